@@ -1,0 +1,75 @@
+"""What an audit event says (NEN 7513), and the names of the actions it can record."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import uuid
+from dataclasses import dataclass, field, replace
+from typing import Any, Mapping
+
+
+class AuditAction(enum.StrEnum):
+    """Every kind of event the trail records, in one place."""
+
+    RECORD_READ = "record.read"
+    RECORD_LIST = "record.list"
+    RECORD_WRITE = "record.write"
+    AUDIT_READ = "audit.read"
+    AUDIT_VERIFY = "audit.verify"
+    AUTH_REJECTED = "auth.rejected"
+    REQUEST_REJECTED = "request.rejected"
+    CLIENT_REGISTER = "client.register"
+    LINK_GRANT = "link.grant"
+    LINK_END = "link.end"
+    TOKEN_ISSUE = "token.issue"
+    KEYS_ROTATE = "keys.rotate"
+    DEMO_SEED = "demo.seed"
+    SERVICE_START = "service.start"
+
+
+class Outcome(enum.StrEnum):
+    PERMIT = "permit"
+    DENY = "deny"
+    ERROR = "error"
+
+
+@dataclass(frozen=True, slots=True)
+class EventDraft:
+    """One attempt, before it takes its place in the chain.
+
+    Holds identifiers and codes only: a client appears by pseudonym, never by name, BSN or content,
+    because the trail outlives the client's file (NEN 7513 keeps it five years from writing).
+    """
+
+    action: AuditAction
+    outcome: Outcome
+    reason: str
+    occurred_at: dt.datetime
+    actor_id: str | None = None
+    actor_roles: str | None = None
+    actor_party: str | None = None
+    on_behalf_of: str | None = None
+    client_pseudonym: str | None = None
+    object_type: str | None = None
+    object_id: str | None = None
+    categories: str | None = None
+    purpose: str | None = None
+    authority: str | None = None
+    covenant_version: str | None = None
+    access_point: str | None = None
+    source_system: str | None = None
+    request_id: str | None = None
+    detail: Mapping[str, Any] | None = None
+    id: uuid.UUID = field(default_factory=uuid.uuid4)
+
+    def failed(self, reason: str) -> "EventDraft":
+        """The same attempt, recorded as having failed after it was permitted."""
+        return replace(self, outcome=Outcome.ERROR, reason=reason)
+
+
+@dataclass(frozen=True, slots=True)
+class SealedEvent:
+    seq: int
+    id: uuid.UUID
+    hash: bytes

@@ -1,0 +1,52 @@
+"""Verify the trail: every event in place, unchanged, and linked to the one before it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, select
+
+from audit.chain import GENESIS, link
+from audit.models import AuditEvent
+
+_COLUMNS = [column for column in AuditEvent.__table__.columns]
+
+
+@dataclass(frozen=True, slots=True)
+class VerifyReport:
+    ok: bool
+    events: int
+    first_bad_seq: int | None = None
+    problem: str | None = None
+
+    def describe(self) -> str:
+        if self.ok:
+            return f"audit trail intact: {self.events} events verified"
+        return f"audit trail broken at event {self.first_bad_seq}: {self.problem} ({self.events} events before it verified)"
+
+
+def verify_chain(conn: Connection, *, batch: int = 10_000) -> VerifyReport:
+    """Recompute the chain from the first event; report the first event that does not fit.
+
+    Detects a changed event (its hash no longer matches its content), a deleted one (a gap in
+    ``seq``), an inserted or reordered one (its ``prev_hash`` is not its predecessor's hash).
+    Truncation of the newest events needs the signed checkpoints kept outside the database.
+    """
+    expected_seq = 1
+    prev = GENESIS
+    result = conn.execution_options(stream_results=True, yield_per=batch).execute(
+        select(*_COLUMNS).order_by(AuditEvent.seq)
+    )
+    for row in result.mappings():
+        seq = row["seq"]
+        if seq != expected_seq:
+            missing = "missing" if seq > expected_seq else "out of order"
+            return VerifyReport(False, expected_seq - 1, expected_seq, f"event {expected_seq} is {missing}")
+        if row["prev_hash"] != prev:
+            return VerifyReport(False, seq - 1, seq, "does not link to the event before it")
+        recomputed = link(prev, row)
+        if recomputed != row["hash"]:
+            return VerifyReport(False, seq - 1, seq, "content does not match its hash")
+        prev = recomputed
+        expected_seq += 1
+    return VerifyReport(True, expected_seq - 1)

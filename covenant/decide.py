@@ -1,0 +1,228 @@
+"""The access decision: one pure function that every read, write and administrative act goes through.
+
+``decide(subject, action, resource, context)`` takes facts, never fetches them, and answers with a
+:class:`Decision`: allowed or not, the first rule that refused (``reason``), and the authority a
+permit rested on (the care-team link, the role). The gateway writes the decision into the audit
+trail whether it permits or refuses.
+
+The rules, in the order they are applied:
+
+1. The staff member is active.
+2. The token carries the scope for the action (when acting by token).
+3. The purpose is one of the covenant's, allows the action, and may be stated in the subject's role
+   (art. 4: exchange only for the covenant's purposes).
+4. The action's own rules:
+
+   * records (art. 5, 8, 14): the client exists; the subject has a care-team link to the client that
+     has begun and not ended at this moment (Instrument 2e: "all officials involved with one client
+     have access to that client's data, and nobody else"); the client's processing has not been
+     stopped by a justified objection (checked after the link, so that nobody unlinked learns of
+     it); the subject's party kind has the right on the category (art. 8.1b); criminal data only
+     for criminal-justice parties (art. 5: not passed on without the public prosecutor's consent).
+   * the audit trail: only privacy officers.
+   * the care team: a field director, or the client's own linked client manager.
+   * the gateway's administration: only the local administrator (beheerder, art. 3), never by token.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from dataclasses import dataclass
+
+from covenant.model import Action, Covenant, Right, Role
+
+
+class Reason(enum.StrEnum):
+    PERMITTED = "permitted"
+    STAFF_INACTIVE = "staff_inactive"
+    SCOPE_MISSING = "scope_missing"
+    PURPOSE_UNKNOWN = "purpose_unknown"
+    PURPOSE_NOT_FOR_ACTION = "purpose_not_for_action"
+    ROLE_NOT_FOR_PURPOSE = "role_not_for_purpose"
+    ROLE_REQUIRED = "role_required"
+    PARTY_UNKNOWN = "party_unknown"
+    CLIENT_UNKNOWN = "client_unknown"
+    PROCESSING_STOPPED = "processing_stopped"
+    NOT_LINKED = "not_linked"
+    LINK_NOT_STARTED = "link_not_started"
+    LINK_ENDED = "link_ended"
+    ENTRY_UNKNOWN = "entry_unknown"
+    CATEGORY_UNKNOWN = "category_unknown"
+    CATEGORY_NOT_PERMITTED = "category_not_permitted"
+    CRIMINAL_DATA_RESTRICTED = "criminal_data_restricted"
+    NOT_DEMO_MODE = "not_demo_mode"
+
+
+@dataclass(frozen=True, slots=True)
+class Subject:
+    """Who acts: a staff member of a party, or the local administrator (``id`` None).
+
+    ``scopes`` is what the bearer token grants; ``None`` when not acting by token (the CLI).
+    """
+
+    id: str | None
+    party: str | None
+    roles: frozenset[Role]
+    active: bool = True
+    scopes: frozenset[str] | None = None
+
+    @classmethod
+    def administrator(cls) -> "Subject":
+        return cls(id=None, party=None, roles=frozenset({Role.ADMINISTRATOR}))
+
+
+@dataclass(frozen=True, slots=True)
+class ClientFacts:
+    id: str
+    processing_stopped: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class LinkFacts:
+    """The subject's latest care-team link to the client; ``until`` is exclusive."""
+
+    id: str
+    since: dt.datetime
+    until: dt.datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Resource:
+    """What the action is on. ``client`` None for a client action means: no such client."""
+
+    client: ClientFacts | None = None
+    category: str | None = None
+    entry_found: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    covenant: Covenant
+    purpose: str
+    now: dt.datetime
+    link: LinkFacts | None = None
+    demo_mode: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    allowed: bool
+    reason: Reason
+    authority: str | None = None
+
+
+REQUIRED_SCOPE: dict[Action, str] = {
+    Action.RECORD_READ: "records:read",
+    Action.RECORD_WRITE: "records:write",
+    Action.AUDIT_READ: "audit:read",
+    Action.CLIENT_REGISTER: "team:manage",
+    Action.LINK_GRANT: "team:manage",
+    Action.LINK_END: "team:manage",
+}
+
+_ADMINISTRATION = frozenset({
+    Action.TOKEN_ISSUE, Action.KEYS_ROTATE, Action.AUDIT_VERIFY, Action.DEMO_SEED, Action.SERVICE_START,
+})
+_TEAM = frozenset({Action.LINK_GRANT, Action.LINK_END})
+_REGISTRARS = frozenset({Role.CLIENT_MANAGER, Role.FIELD_DIRECTOR})
+_DENIALS = {reason: Decision(False, reason) for reason in Reason if reason is not Reason.PERMITTED}
+_AS_ADMINISTRATOR = Decision(True, Reason.PERMITTED, "role:administrator")
+_AS_PRIVACY_OFFICER = Decision(True, Reason.PERMITTED, "role:privacy_officer")
+_AS_FIELD_DIRECTOR = Decision(True, Reason.PERMITTED, "role:field_director")
+_AS_CLIENT_MANAGER = Decision(True, Reason.PERMITTED, "role:client_manager")
+
+
+def decide(subject: Subject, action: Action, resource: Resource, context: Context) -> Decision:
+    """Decide whether ``subject`` may do ``action`` on ``resource`` in ``context``."""
+    if not subject.active:
+        return _DENIALS[Reason.STAFF_INACTIVE]
+    if subject.scopes is not None:
+        if action in _ADMINISTRATION:
+            return _DENIALS[Reason.ROLE_REQUIRED]
+        if REQUIRED_SCOPE[action] not in subject.scopes:
+            return _DENIALS[Reason.SCOPE_MISSING]
+    purpose = context.covenant.purposes.get(context.purpose)
+    if purpose is None:
+        return _DENIALS[Reason.PURPOSE_UNKNOWN]
+    if action not in purpose.actions:
+        return _DENIALS[Reason.PURPOSE_NOT_FOR_ACTION]
+    if purpose.roles and purpose.roles.isdisjoint(subject.roles):
+        return _DENIALS[Reason.ROLE_NOT_FOR_PURPOSE]
+
+    if action is Action.RECORD_READ or action is Action.RECORD_WRITE:
+        return _decide_record(subject, Right.READ if action is Action.RECORD_READ else Right.WRITE,
+                              resource, context)
+    if action is Action.AUDIT_READ:
+        return _AS_PRIVACY_OFFICER if Role.PRIVACY_OFFICER in subject.roles else _DENIALS[Reason.ROLE_REQUIRED]
+    if action is Action.CLIENT_REGISTER:
+        if Role.FIELD_DIRECTOR in subject.roles:
+            return _AS_FIELD_DIRECTOR
+        return _AS_CLIENT_MANAGER if Role.CLIENT_MANAGER in subject.roles else _DENIALS[Reason.ROLE_REQUIRED]
+    if action in _TEAM:
+        return _decide_team(subject, resource, context)
+    if action in _ADMINISTRATION:
+        if Role.ADMINISTRATOR not in subject.roles:
+            return _DENIALS[Reason.ROLE_REQUIRED]
+        if action is Action.DEMO_SEED and not context.demo_mode:
+            return _DENIALS[Reason.NOT_DEMO_MODE]
+        return _AS_ADMINISTRATOR
+    return _DENIALS[Reason.ROLE_REQUIRED]
+
+
+def _link_state(link: LinkFacts | None, now: dt.datetime) -> Reason:
+    """Instrument 2e: access only while linked. A link counts from ``since`` up to, not including, ``until``."""
+    if link is None:
+        return Reason.NOT_LINKED
+    if now < link.since:
+        return Reason.LINK_NOT_STARTED
+    if link.until is not None and now >= link.until:
+        return Reason.LINK_ENDED
+    return Reason.PERMITTED
+
+
+def _decide_record(subject: Subject, right: Right, resource: Resource, context: Context) -> Decision:
+    kind = context.covenant.party_kind_of(subject.party) if subject.party else None
+    if kind is None:
+        return _DENIALS[Reason.PARTY_UNKNOWN]
+    client = resource.client
+    if client is None:
+        return _DENIALS[Reason.CLIENT_UNKNOWN]
+    link_state = _link_state(context.link, context.now)
+    if link_state is not Reason.PERMITTED:
+        return _DENIALS[link_state]
+    if client.processing_stopped:  # art. 14: a justified objection stops processing
+        return _DENIALS[Reason.PROCESSING_STOPPED]
+    if not resource.entry_found:
+        return _DENIALS[Reason.ENTRY_UNKNOWN]
+    category = resource.category
+    if category not in context.covenant.categories:
+        return _DENIALS[Reason.CATEGORY_UNKNOWN]
+    if not kind.may(right, category):  # art. 8.1b: read and write rights per participant
+        return _DENIALS[Reason.CATEGORY_NOT_PERMITTED]
+    if category == "criminal" and not kind.criminal_justice:  # art. 5
+        return _DENIALS[Reason.CRIMINAL_DATA_RESTRICTED]
+    return Decision(True, Reason.PERMITTED, f"care_link:{context.link.id}")
+
+
+def _decide_team(subject: Subject, resource: Resource, context: Context) -> Decision:
+    if resource.client is None:
+        return _DENIALS[Reason.CLIENT_UNKNOWN]
+    if Role.FIELD_DIRECTOR in subject.roles:
+        return _AS_FIELD_DIRECTOR
+    if Role.CLIENT_MANAGER not in subject.roles:
+        return _DENIALS[Reason.ROLE_REQUIRED]
+    link_state = _link_state(context.link, context.now)
+    if link_state is not Reason.PERMITTED:
+        return _DENIALS[link_state]
+    return Decision(True, Reason.PERMITTED, f"care_link:{context.link.id}")
+
+
+def may_know_client_exists(subject: Subject) -> bool:
+    """Whether a refusal may say that a client does not exist (404) rather than refuse (403).
+
+    Only the field directors, who keep the central client register (Instrument 6), learn from the
+    gateway whether a client exists; to everyone else an unknown client looks like one they are
+    not linked to.
+    """
+    return Role.FIELD_DIRECTOR in subject.roles

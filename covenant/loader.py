@@ -1,0 +1,321 @@
+"""Load and validate a covenant document.
+
+A document is TOML. A region's document may say ``extends = "model-covenant.toml"``: each
+top-level table it defines then replaces the model's table of that name (Instrument 3a: the
+region adopts the model and fills in what the model leaves "pm").
+
+Every fault is reported as a :class:`CovenantError` naming the file and the place in it, such as
+``demo.toml: party_kinds.police.read[1]: unknown category 'secret'``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import tomllib
+from pathlib import Path
+from typing import Any, Mapping
+
+from covenant.model import (
+    STAFF_ROLES,
+    Action,
+    Category,
+    Code,
+    Covenant,
+    Duration,
+    EntryKind,
+    FieldSpec,
+    FieldType,
+    Party,
+    PartyKind,
+    Purpose,
+    Retention,
+    Role,
+    Terms,
+    frozen_mapping,
+)
+
+_CODE = re.compile(r"^[a-z][a-z0-9_-]{0,63}$")
+_DURATION = re.compile(r"^P(?:(?P<years>\d+)Y)?(?:(?P<months>\d+)M)?(?:(?P<weeks>\d+)W)?(?:(?P<days>\d+)D)?$")
+_CORE_CATEGORIES = ("ordinary", "special", "criminal")
+_TOP_LEVEL = (
+    "covenant",
+    "party_kinds",
+    "parties",
+    "purposes",
+    "categories",
+    "terms",
+    "retention",
+    "confidentiality_grounds",
+    "life_domains",
+    "entry_kinds",
+)
+_MAX_EXTENDS_DEPTH = 4
+
+
+class CovenantError(ValueError):
+    """A covenant document is invalid; the message names the file and the place of the fault."""
+
+    def __init__(self, source: str, place: str, problem: str) -> None:
+        self.source = source
+        self.place = place
+        self.problem = problem
+        super().__init__(f"{source}: {place}: {problem}" if place else f"{source}: {problem}")
+
+
+def load_covenant(path: str | Path) -> Covenant:
+    """Read, merge (``extends``) and validate the covenant document at ``path``."""
+    path = Path(path)
+    raw = _read_merged(path, depth=0)
+    return parse_covenant(raw, source=path.name)
+
+
+def parse_covenant(document: Mapping[str, Any], *, source: str = "<covenant>") -> Covenant:
+    """Validate an already parsed document and build the :class:`Covenant`."""
+    return _Parser(document, source).covenant()
+
+
+def parse_duration(text: str) -> Duration:
+    """Parse an ISO 8601 calendar duration such as ``P14D``, ``P4W``, ``P1M`` or ``P5Y``."""
+    match = _DURATION.match(text) if isinstance(text, str) else None
+    if not match or text == "P":
+        raise ValueError(f"not an ISO 8601 duration of years, months, weeks and days: {text!r}")
+    parts = {k: int(v) if v else 0 for k, v in match.groupdict().items()}
+    return Duration(years=parts["years"], months=parts["months"], days=parts["days"] + 7 * parts["weeks"])
+
+
+def _read_merged(path: Path, depth: int) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            raw = tomllib.load(handle)
+    except FileNotFoundError:
+        raise CovenantError(path.name, "", "file not found") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise CovenantError(path.name, "", f"not valid TOML: {exc}") from None
+    base_name = raw.pop("extends", None)
+    if base_name is None:
+        return raw
+    if not isinstance(base_name, str) or "/" in base_name or "\\" in base_name:
+        raise CovenantError(path.name, "extends", "must name a document in the same folder")
+    if depth >= _MAX_EXTENDS_DEPTH:
+        raise CovenantError(path.name, "extends", "documents extend each other too deeply")
+    merged = _read_merged(path.parent / base_name, depth + 1)
+    merged.update(raw)
+    return merged
+
+
+class _Parser:
+    def __init__(self, document: Mapping[str, Any], source: str) -> None:
+        self.doc = document
+        self.source = source
+
+    def fail(self, place: str, problem: str) -> CovenantError:
+        return CovenantError(self.source, place, problem)
+
+    def table(self, value: Any, place: str, *, required: bool = True) -> Mapping[str, Any]:
+        if value is None and not required:
+            return {}
+        if not isinstance(value, Mapping):
+            raise self.fail(place, "missing table" if value is None else "must be a table")
+        return value
+
+    def text(self, table: Mapping[str, Any], key: str, place: str) -> str:
+        value = table.get(key)
+        if not isinstance(value, str) or not value.strip():
+            raise self.fail(f"{place}.{key}", "missing" if value is None else "must be a non-empty string")
+        return value
+
+    def flag(self, table: Mapping[str, Any], key: str, place: str, default: bool | None = None) -> bool:
+        value = table.get(key, default)
+        if not isinstance(value, bool):
+            raise self.fail(f"{place}.{key}", "missing" if value is None else "must be true or false")
+        return value
+
+    def codes(self, table: Mapping[str, Any], key: str, place: str, known: Mapping | frozenset | set,
+              what: str, *, default: list | None = None) -> frozenset:
+        value = table.get(key, default)
+        if not isinstance(value, list):
+            raise self.fail(f"{place}.{key}", "missing" if value is None else "must be a list")
+        seen = set()
+        for index, item in enumerate(value):
+            if item not in known:
+                listing = ", ".join(sorted(known))
+                raise self.fail(f"{place}.{key}[{index}]", f"unknown {what} {item!r} (known: {listing})")
+            if item in seen:
+                raise self.fail(f"{place}.{key}[{index}]", f"{what} {item!r} is listed twice")
+            seen.add(item)
+        return frozenset(seen)
+
+    def check_keys(self, table: Mapping[str, Any], place: str, allowed: tuple[str, ...]) -> None:
+        for key in table:
+            if key not in allowed:
+                raise self.fail(f"{place}.{key}" if place else key, f"unknown key (allowed: {', '.join(allowed)})")
+
+    def named_tables(self, key: str) -> Mapping[str, Mapping[str, Any]]:
+        tables = self.table(self.doc.get(key), key)
+        if not tables:
+            raise self.fail(key, "must define at least one entry")
+        for code, value in tables.items():
+            if not _CODE.match(code):
+                raise self.fail(f"{key}.{code}", "code must be lower case letters, digits, '_' or '-'")
+            self.table(value, f"{key}.{code}")
+        return tables
+
+    def duration(self, table: Mapping[str, Any], key: str, place: str) -> Duration:
+        value = table.get(key)
+        try:
+            duration = parse_duration(value)
+        except ValueError as exc:
+            raise self.fail(f"{place}.{key}", "missing" if value is None else str(exc)) from None
+        if duration == Duration():
+            raise self.fail(f"{place}.{key}", "must be longer than zero")
+        return duration
+
+    def code_list(self, key: str) -> Mapping[str, Code]:
+        result = {}
+        for code, table in self.named_tables(key).items():
+            self.check_keys(table, f"{key}.{code}", ("name",))
+            result[code] = Code(code=code, name=self.text(table, "name", f"{key}.{code}"))
+        return frozen_mapping(result)
+
+    def covenant(self) -> Covenant:
+        self.check_keys(self.doc, "", _TOP_LEVEL)
+        head = self.table(self.doc.get("covenant"), "covenant")
+        self.check_keys(head, "covenant", ("id", "version", "name", "controller"))
+        for key in ("id", "version", "name", "controller"):
+            self.text(head, key, "covenant")
+
+        categories = {}
+        for code, table in self.named_tables("categories").items():
+            self.check_keys(table, f"categories.{code}", ("name",))
+            categories[code] = Category(code=code, name=self.text(table, "name", f"categories.{code}"))
+        for core in _CORE_CATEGORIES:
+            if core not in categories:
+                raise self.fail("categories", f"must define the category {core!r} (art. 3)")
+
+        kinds = {}
+        for code, table in self.named_tables("party_kinds").items():
+            place = f"party_kinds.{code}"
+            self.check_keys(table, place, ("name", "criminal_justice", "read", "write"))
+            kind = PartyKind(
+                code=code,
+                name=self.text(table, "name", place),
+                criminal_justice=self.flag(table, "criminal_justice", place),
+                read=self.codes(table, "read", place, categories, "category"),
+                write=self.codes(table, "write", place, categories, "category"),
+            )
+            for right, granted in (("read", kind.read), ("write", kind.write)):
+                if "criminal" in granted and not kind.criminal_justice:
+                    raise self.fail(
+                        f"{place}.{right}",
+                        "criminal data is only for criminal-justice parties until a prosecutor approves (art. 5)",
+                    )
+            kinds[code] = kind
+
+        parties = {}
+        for code, table in self.named_tables("parties").items():
+            place = f"parties.{code}"
+            self.check_keys(table, place, ("name", "kind"))
+            kind = self.text(table, "kind", place)
+            if kind not in kinds:
+                raise self.fail(f"{place}.kind", f"unknown party kind {kind!r} (known: {', '.join(sorted(kinds))})")
+            parties[code] = Party(code=code, name=self.text(table, "name", place), kind=kind)
+        controller = head["controller"]
+        if controller not in parties:
+            raise self.fail("covenant.controller", f"names no party of this covenant: {controller!r}")
+
+        actions = {action.value: action for action in Action}
+        roles = {role.value: role for role in Role}
+        purposes = {}
+        for code, table in self.named_tables("purposes").items():
+            place = f"purposes.{code}"
+            self.check_keys(table, place, ("name", "article", "actions", "roles"))
+            purposes[code] = Purpose(
+                code=code,
+                name=self.text(table, "name", place),
+                article=self.text(table, "article", place),
+                actions=frozenset(actions[a] for a in self.codes(table, "actions", place, actions, "action")),
+                roles=frozenset(roles[r] for r in self.codes(table, "roles", place, roles, "role", default=[])),
+            )
+
+        terms_table = self.table(self.doc.get("terms"), "terms")
+        self.check_keys(terms_table, "terms", ("access", "correction_decision", "correction_execution",
+                                               "objection_decision"))
+        terms = Terms(**{key: self.duration(terms_table, key, "terms")
+                         for key in ("access", "correction_decision", "correction_execution", "objection_decision")})
+        retention_table = self.table(self.doc.get("retention"), "retention")
+        self.check_keys(retention_table, "retention", ("after_last_contact",))
+        retention = Retention(after_last_contact=self.duration(retention_table, "after_last_contact", "retention"))
+
+        grounds = self.code_list("confidentiality_grounds")
+        domains = self.code_list("life_domains")
+        entry_kinds = {}
+        for code, table in self.named_tables("entry_kinds").items():
+            entry_kinds[code] = self.entry_kind(code, table, domains, parties)
+
+        return Covenant(
+            id=head["id"],
+            version=head["version"],
+            name=head["name"],
+            controller=controller,
+            party_kinds=frozen_mapping(kinds),
+            parties=frozen_mapping(parties),
+            purposes=frozen_mapping(purposes),
+            categories=frozen_mapping(categories),
+            terms=terms,
+            retention=retention,
+            confidentiality_grounds=grounds,
+            life_domains=domains,
+            entry_kinds=frozen_mapping(entry_kinds),
+            digest=_digest(self.doc),
+        )
+
+    def entry_kind(self, code: str, table: Mapping[str, Any], domains, parties) -> EntryKind:
+        place = f"entry_kinds.{code}"
+        self.check_keys(table, place, ("name", "fields"))
+        fields_table = self.table(table.get("fields"), f"{place}.fields")
+        if not fields_table:
+            raise self.fail(f"{place}.fields", "must define at least one field (art. 6)")
+        field_types = {t.value: t for t in FieldType}
+        fields = {}
+        for name, spec in fields_table.items():
+            fplace = f"{place}.fields.{name}"
+            if not _CODE.match(name):
+                raise self.fail(fplace, "field name must be lower case letters, digits or '_'")
+            spec = self.table(spec, fplace)
+            self.check_keys(spec, fplace, ("type", "required", "max_length", "choices"))
+            type_name = self.text(spec, "type", fplace)
+            if type_name not in field_types:
+                raise self.fail(f"{fplace}.type", f"unknown field type {type_name!r} (known: {', '.join(field_types)})")
+            field_type = field_types[type_name]
+            max_length = spec.get("max_length")
+            if max_length is not None and (isinstance(max_length, bool) or not isinstance(max_length, int)
+                                           or max_length < 1):
+                raise self.fail(f"{fplace}.max_length", "must be a positive whole number")
+            if max_length is not None and field_type is not FieldType.TEXT:
+                raise self.fail(f"{fplace}.max_length", "only text fields have a maximum length")
+            choices: frozenset[str] = frozenset()
+            if field_type is FieldType.CHOICE:
+                raw = spec.get("choices")
+                if not isinstance(raw, list) or not raw or not all(isinstance(c, str) and c for c in raw):
+                    raise self.fail(f"{fplace}.choices", "a choice field needs a non-empty list of strings")
+                choices = frozenset(raw)
+            elif "choices" in spec:
+                raise self.fail(f"{fplace}.choices", "only choice fields have choices")
+            fields[name] = FieldSpec(
+                name=name,
+                type=field_type,
+                required=self.flag(spec, "required", fplace),
+                max_length=max_length,
+                choices=choices,
+            )
+        return EntryKind(code=code, name=self.text(table, "name", place), fields=frozen_mapping(fields))
+
+
+def _digest(document: Mapping[str, Any]) -> str:
+    canonical = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+__all__ = ["CovenantError", "load_covenant", "parse_covenant", "parse_duration", "STAFF_ROLES"]

@@ -1,0 +1,56 @@
+"""Review of the audit trail by privacy officers (NEN 7513: who saw which client's data, when, why)."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Sequence
+
+from sqlalchemy import select
+
+from audit import AuditAction, AuditEvent, Outcome
+from audit import query as audit_query
+from covenant import Action, Resource
+from gateway.clients.models import Client
+from gateway.errors import BadRequest, NotFound
+from gateway.refusals import refusal
+from gateway.transaction import Actor, Transaction
+
+
+@dataclass(frozen=True, slots=True)
+class EventPage:
+    items: Sequence[AuditEvent]
+    next_before: int | None
+
+
+def review_events(tx: Transaction, actor: Actor, *, purpose: str, client_id: uuid.UUID | None = None,
+                  pseudonym: str | None = None, actor_id: str | None = None, before: int | None = None,
+                  limit: int = 100) -> EventPage:
+    """A page of events, newest first, for a privacy officer.
+
+    A privacy officer of the controller (art. 7) reviews the whole trail; one of another party
+    reviews what their own party's staff did.
+    """
+    if client_id is not None and pseudonym is not None:
+        tx.record(AuditAction.REQUEST_REJECTED, actor, outcome=Outcome.DENY, reason="query_invalid", purpose=purpose)
+        raise BadRequest("ask by client_id or by pseudonym, not both")
+    decision = tx.decide(actor, Action.AUDIT_READ, Resource(), purpose=purpose)
+    if not decision.allowed:
+        tx.record_decision(AuditAction.AUDIT_READ, actor, decision, purpose=purpose)
+        raise refusal(decision, actor)
+    if client_id is not None:
+        pseudonym = tx.session.scalar(select(Client.pseudonym).where(Client.id == client_id))
+        if pseudonym is None:
+            tx.record_decision(AuditAction.AUDIT_READ, actor, decision, purpose=purpose,
+                               object_type="client", object_id=str(client_id), detail={"found": False})
+            raise NotFound("no client with this id; ask by pseudonym for a client whose file is gone")
+    controller = actor.subject.party == tx.covenant.controller
+    limit = max(1, min(limit, audit_query.MAX_PAGE))
+    rows = audit_query.events(tx.session, client_pseudonym=pseudonym, actor_id=actor_id,
+                              actor_party=None if controller else actor.subject.party,
+                              before_seq=before, limit=limit + 1)
+    items = list(rows[:limit])
+    tx.record_decision(AuditAction.AUDIT_READ, actor, decision, purpose=purpose, client_pseudonym=pseudonym,
+                       object_type="audit_event", detail={"returned": len(items),
+                                                          "scope": "all" if controller else "own_party"})
+    return EventPage(items=items, next_before=items[-1].seq if len(rows) > limit else None)

@@ -1,0 +1,163 @@
+"""The ``gateway`` command: set up the demo, serve, mint a local token, verify the trail, rotate keys.
+
+Output meant for scripts goes to standard output; logs go to standard error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import uuid
+from typing import Sequence
+
+import structlog
+from pydantic import ValidationError
+
+from covenant import CovenantError
+from gateway.config import Settings
+from gateway.errors import GatewayError
+from gateway.logging import configure_logging
+from gateway.runtime import Runtime
+from gateway.vault import VaultError
+
+log = structlog.get_logger("gateway.cli")
+
+
+def _runtime(settings: Settings) -> Runtime:
+    return Runtime.build(settings)
+
+
+def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
+    from gateway.demo import seed_demo
+
+    runtime = _runtime(settings)
+    try:
+        ids = seed_demo(runtime)
+    finally:
+        runtime.close()
+    if args.json:
+        print(json.dumps(ids.as_json(), indent=2))
+    else:
+        print(f"Demo ready in {settings.home}/ (covenant {runtime.covenant.label}).")
+        for name, staff_id in ids.staff.items():
+            print(f"  {name:16} {staff_id}")
+        print(f"  demo client      {ids.clients[0]}")
+        print("Mint a token with: gateway token --staff <id>")
+    return 0
+
+
+def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from gateway.main import create_app
+    from gateway.operations import start_service
+
+    runtime = _runtime(settings)
+    start_service(runtime)
+    host = args.host or settings.host
+    port = args.port or settings.port
+    log.info("serving", host=host, port=port, covenant=runtime.covenant.label)
+    try:
+        # One process: on SQLite exactly one process may write the audit trail (see DESIGN.md).
+        uvicorn.run(create_app(runtime), host=host, port=port, log_config=None, access_log=False,
+                    server_header=False)
+    finally:
+        runtime.close()
+    return 0
+
+
+def cmd_token(settings: Settings, args: argparse.Namespace) -> int:
+    from gateway.operations import issue_token
+
+    try:
+        staff_id = uuid.UUID(args.staff)
+    except ValueError:
+        print("gateway: --staff takes a staff member's id (a UUID)", file=sys.stderr)
+        return 2
+    runtime = _runtime(settings)
+    try:
+        print(issue_token(runtime, staff_id=staff_id, ttl_seconds=args.ttl))
+    finally:
+        runtime.close()
+    return 0
+
+
+def cmd_audit_verify(settings: Settings, args: argparse.Namespace) -> int:
+    from gateway.operations import verify_trail
+
+    runtime = _runtime(settings)
+    try:
+        report = verify_trail(runtime)
+    finally:
+        runtime.close()
+    print(report.describe())
+    return 0 if report.ok else 1
+
+
+def cmd_keys_rotate(settings: Settings, args: argparse.Namespace) -> int:
+    from gateway.operations import rotate_keys
+
+    runtime = _runtime(settings)
+    try:
+        report = rotate_keys(runtime)
+    finally:
+        runtime.close()
+    print(f"new key-encryption key {report.new_kek}: {report.rewrapped} data keys rewrapped, "
+          f"{len(report.destroyed)} old key-encryption key(s) destroyed")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="gateway", description="The covenant gateway.")
+    verbs = parser.add_subparsers(dest="verb", required=True)
+
+    demo = verbs.add_parser("demo", help="set up the embedded default with the demo region (idempotent)")
+    demo.add_argument("--json", action="store_true", help="print the demo's ids as JSON")
+    demo.set_defaults(handler=cmd_demo)
+
+    serve = verbs.add_parser("serve", help="apply migrations and serve the HTTP API")
+    serve.add_argument("--host", default=None, help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=None, help="port to listen on (default 8000)")
+    serve.set_defaults(handler=cmd_serve)
+
+    token = verbs.add_parser("token", help="mint a bearer token for a staff member, locally")
+    token.add_argument("--staff", required=True, metavar="STAFF_ID")
+    token.add_argument("--ttl", type=int, default=None, metavar="SECONDS", help="lifetime (default 3600)")
+    token.set_defaults(handler=cmd_token)
+
+    audit = verbs.add_parser("audit", help="the audit trail").add_subparsers(dest="audit_verb", required=True)
+    audit.add_parser("verify", help="verify the hash chain; exit 1 naming the first bad event").set_defaults(
+        handler=cmd_audit_verify)
+
+    keys = verbs.add_parser("keys", help="the key folder").add_subparsers(dest="keys_verb", required=True)
+    keys.add_parser("rotate", help="new key-encryption key; rewrap every data key").set_defaults(
+        handler=cmd_keys_rotate)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    os.umask(0o077)  # databases, key files and their journals: for the gateway's user only
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        print(f"gateway: configuration refused: {exc.errors()[0]['msg']}", file=sys.stderr)
+        return 2
+    configure_logging(console=settings.console_logs, level=settings.log_level)
+    try:
+        return args.handler(settings, args)
+    except CovenantError as exc:
+        print(f"gateway: the covenant document is invalid: {exc}", file=sys.stderr)
+        return 2
+    except VaultError as exc:
+        print(f"gateway: key problem: {exc}", file=sys.stderr)
+        return 2
+    except GatewayError as exc:
+        print(f"gateway: refused: {exc.detail}", file=sys.stderr)
+        return 3
+
+
+if __name__ == "__main__":
+    sys.exit(main())

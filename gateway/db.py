@@ -1,0 +1,85 @@
+"""Engines, the gateway's declarative base, and migrations.
+
+SQLite is the embedded default and PostgreSQL the production engine. On SQLite the gateway runs
+WAL with ``synchronous=FULL`` (a commit is on disk before the answer), ``secure_delete=ON`` (a
+deleted row, a destroyed data key above all, is overwritten, not left in free pages) and foreign
+keys on; the gateway issues ``BEGIN`` itself so that savepoints and transactional DDL behave, and
+the one connection that writes begins with ``BEGIN IMMEDIATE`` so writers queue on SQLite's lock
+instead of failing halfway through a transaction.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, MetaData, create_engine, event, text
+from sqlalchemy.orm import DeclarativeBase
+
+from audit.types import NAMING_CONVENTION
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+_PG_MIGRATION_LOCK = 0x6D69677261  # "migra"
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def is_sqlite(url: str) -> bool:
+    return url.startswith("sqlite")
+
+
+def create_db_engine(url: str, *, writer: bool = False, pool_size: int = 20) -> Engine:
+    """An engine for the data or key-store database.
+
+    ``writer`` marks the engine whose connections take SQLite's write lock at ``BEGIN``; on
+    PostgreSQL it makes no difference.
+    """
+    if not is_sqlite(url):
+        return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+
+    path = url.removeprefix("sqlite:///")
+    if path and path != ":memory:":
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url, pool_size=1 if writer else pool_size, max_overflow=0 if writer else pool_size,
+                           connect_args={"timeout": 30, "check_same_thread": False})
+
+    @event.listens_for(engine, "connect")
+    def _configure(dbapi_connection, _record) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        for pragma in ("journal_mode=WAL", "synchronous=FULL", "secure_delete=ON", "foreign_keys=ON",
+                       "busy_timeout=30000"):
+            cursor.execute(f"PRAGMA {pragma}")
+        cursor.close()
+
+    begin = "BEGIN IMMEDIATE" if writer else "BEGIN"
+
+    @event.listens_for(engine, "begin")
+    def _begin(connection) -> None:
+        connection.exec_driver_sql(begin)
+
+    return engine
+
+
+def alembic_config() -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    return config
+
+
+def migrate(engine: Engine, database: str) -> None:
+    """Bring ``database`` ("data" or "keystore") to the newest revision of its branch.
+
+    Several gateway instances may start at once against one PostgreSQL; an advisory lock lets one
+    of them migrate while the others wait and then find nothing to do.
+    """
+    config = alembic_config()
+    with engine.begin() as connection:
+        if engine.dialect.name == "postgresql":
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_MIGRATION_LOCK})
+        config.attributes["connection"] = connection
+        config.attributes["database"] = database
+        command.upgrade(config, f"{database}@head")

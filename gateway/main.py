@@ -1,0 +1,119 @@
+"""The HTTP application."""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from gateway.auditlog.router import router as audit_router
+from gateway.errors import PROBLEM_BASE, PROBLEM_MEDIA_TYPE, GatewayError
+from gateway.records.router import router as records_router
+from gateway.runtime import Runtime
+
+log = structlog.get_logger(__name__)
+
+_SECURITY_HEADERS = [
+    (b"cache-control", b"no-store"),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"no-referrer"),
+]
+
+
+class RequestContext:
+    """Pure ASGI middleware: a request id, no-store caching, and one log line per request.
+
+    The log line names the route template, not the URL, and no client address (ASVS 16.2.5).
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = str(uuid.uuid4())
+        scope.setdefault("state", {})["request_id"] = request_id
+        structlog.contextvars.clear_contextvars()
+        structlog.contextvars.bind_contextvars(request_id=request_id)
+        started = time.perf_counter()
+        status = 500
+
+        async def send_with_headers(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message["headers"] = [*message.get("headers", []), *_SECURITY_HEADERS,
+                                      (b"x-request-id", request_id.encode())]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_headers)
+        finally:
+            route = scope.get("route")
+            log.info("request_finished", method=scope["method"], route=getattr(route, "path", None), status=status,
+                     duration_ms=round((time.perf_counter() - started) * 1000, 2))
+
+
+def _problem(request: Request, status: int, slug: str, title: str, detail: str,
+             headers: dict[str, str] | None = None, **extra) -> JSONResponse:
+    body = {"type": PROBLEM_BASE + slug, "title": title, "status": status, "detail": detail,
+            "instance": f"urn:uuid:{request.state.request_id}", **extra}
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers)
+
+
+def create_app(runtime: Runtime) -> FastAPI:
+    app = FastAPI(
+        title="Covenant gateway",
+        version="1",
+        summary="Privacy-first data exchange for the partners of a homelessness-care covenant",
+        description=("Every request carries a bearer token and states its purpose in `X-Purpose` (art. 4). "
+                     "Staff see a client's file only while linked to the client, in the categories their "
+                     "party may read; every attempt is in the audit trail. Errors are RFC 9457 problem "
+                     "documents with stable `type` URIs."),
+    )
+    app.state.runtime = runtime
+    app.include_router(records_router)
+    app.include_router(audit_router)
+
+    @app.get("/healthz", tags=["operations"])
+    def healthz() -> dict[str, str]:
+        """Liveness and database reachability. Touches no personal data and is not audited."""
+        with runtime.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        return {"status": "ok", "covenant": runtime.covenant.label}
+
+    @app.exception_handler(GatewayError)
+    def _gateway_error(request: Request, exc: GatewayError) -> JSONResponse:
+        return JSONResponse(exc.problem(f"urn:uuid:{request.state.request_id}"), status_code=exc.status_code,
+                            media_type=PROBLEM_MEDIA_TYPE, headers=exc.headers or None)
+
+    @app.exception_handler(RequestValidationError)
+    def _invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+        # Name the place and the kind of fault, never the value: it may be personal data.
+        errors = [{"field": ".".join(str(part) for part in error.get("loc", ())), "problem": error.get("type", "")}
+                  for error in exc.errors()]
+        return _problem(request, 422, "invalid-request", "The request is not well-formed",
+                        "the request does not match the API's schema", errors=errors)
+
+    @app.exception_handler(StarletteHTTPException)
+    def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        slug = {404: "not-found", 405: "method-not-allowed"}.get(exc.status_code, "http-error")
+        return _problem(request, exc.status_code, slug, str(exc.detail), str(exc.detail), headers=exc.headers)
+
+    @app.exception_handler(Exception)
+    def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.error("unexpected_error", error=type(exc).__name__)
+        return _problem(request, 500, "internal-error", "Internal error",
+                        "the gateway could not handle this request; it has been logged")
+
+    app.add_middleware(RequestContext)
+    return app

@@ -1,0 +1,12 @@
+"""Every table of the data database, so that the metadata (and the migrations) see them all."""
+
+from audit.models import AuditBase, AuditEvent
+from gateway.care.models import CareLink
+from gateway.clients.models import Client
+from gateway.db import Base
+from gateway.parties.models import Party, Staff
+from gateway.records.models import Entry
+
+DATA_METADATA = (Base.metadata, AuditBase.metadata)
+
+__all__ = ["DATA_METADATA", "AuditEvent", "CareLink", "Client", "Entry", "Party", "Staff"]

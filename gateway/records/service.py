@@ -1,0 +1,177 @@
+"""A client's file: writing and reading its entries, each through the decision and into the trail."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import json
+import uuid
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+from sqlalchemy import and_, case, insert, or_, select, update
+
+from audit import AuditAction, Outcome
+from covenant import Action, check_content
+from gateway.access import load_facts
+from gateway.clients.models import Client
+from gateway.errors import BadRequest, InvalidContent
+from gateway.records.models import Entry
+from gateway.refusals import refusal
+from gateway.transaction import Actor, Transaction
+from gateway.vault import aad
+
+MAX_PAGE = 100
+
+
+@dataclass(frozen=True, slots=True)
+class EntryView:
+    id: uuid.UUID
+    client_id: uuid.UUID
+    kind: str
+    category: str
+    source_party: str
+    source_reference: str | None
+    confidentiality_ground: str | None
+    purpose: str
+    content: dict[str, Any]
+    created_at: dt.datetime
+    created_by: uuid.UUID
+
+
+@dataclass(frozen=True, slots=True)
+class EntryPage:
+    items: list[EntryView]
+    next_cursor: str | None
+
+
+def _entry_aad(client_id: uuid.UUID, entry_id: uuid.UUID, kind: str, category: str) -> bytes:
+    return aad("entry", str(client_id), str(entry_id), kind, category)
+
+
+def _invalid(tx: Transaction, actor: Actor, purpose: str, client_id: uuid.UUID, problems: list[dict]) -> InvalidContent:
+    """Refuse a write that does not fit the covenant's data set (art. 6), and record the attempt."""
+    tx.record(AuditAction.RECORD_WRITE, actor, outcome=Outcome.DENY, reason="content_invalid", purpose=purpose,
+              object_type="client", object_id=str(client_id))
+    return InvalidContent("the entry does not fit the covenant's data set (art. 6)", extra={"errors": problems})
+
+
+def write_entry(tx: Transaction, actor: Actor, client_id: uuid.UUID, *, purpose: str, kind: str, category: str,
+                content: Mapping[str, Any], source_reference: str | None = None,
+                confidentiality_ground: str | None = None) -> uuid.UUID:
+    """Add an entry to the client's file, encrypted with the client's key."""
+    covenant = tx.covenant
+    problems = []
+    entry_kind = covenant.entry_kinds.get(kind)
+    if entry_kind is None:
+        problems.append({"field": "kind", "problem": f"must be one of: {', '.join(sorted(covenant.entry_kinds))}"})
+    if category not in covenant.categories:
+        problems.append({"field": "category", "problem": f"must be one of: {', '.join(sorted(covenant.categories))}"})
+    if confidentiality_ground is not None and confidentiality_ground not in covenant.confidentiality_grounds:
+        problems.append({"field": "confidentiality_ground", "problem": "must be a ground of art. 12 in the covenant"})
+    if entry_kind is not None:
+        problems += [{"field": f"content.{p.field}", "problem": p.problem}
+                     for p in check_content(covenant, entry_kind, content)]
+        if kind == "contact" and not problems and dt.date.fromisoformat(content["contact_on"]) > tx.now.date():
+            problems.append({"field": "content.contact_on", "problem": "must not be in the future"})
+    if problems:
+        raise _invalid(tx, actor, purpose, client_id, problems)
+
+    facts = load_facts(tx.session, staff_id=actor.staff_id, client_id=client_id, now=tx.now)
+    entry_id = uuid.uuid4()
+    decision = tx.authorize(actor, Action.RECORD_WRITE, facts.resource(category), purpose=purpose,
+                            audit_action=AuditAction.RECORD_WRITE, link=facts.link, client_pseudonym=facts.pseudonym,
+                            object_type="entry", object_id=str(entry_id), categories=category,
+                            detail=None if facts.informed or facts.client is None else {"client_informed": False})
+    if not decision.allowed:
+        raise refusal(decision, actor)
+
+    vault = tx.runtime.vault
+    version = vault.latest_version(client_id)
+    payload = json.dumps({"content": dict(content), "source_reference": source_reference},
+                         separators=(",", ":"), ensure_ascii=False).encode()
+    source_party = actor.subject.party
+    values = {
+        "id": entry_id, "client_id": client_id, "kind": kind, "category": category,
+        "source_party_id": source_party,
+        "source_reference_index": (tx.runtime.blind_index.source_reference(source_party, source_reference)
+                                   if source_reference else None),
+        "confidentiality_ground": confidentiality_ground, "purpose": purpose,
+        "ciphertext": vault.encrypt(client_id, version, _entry_aad(client_id, entry_id, kind, category), payload),
+        "key_version": version, "created_by": actor.staff_id, "created_at": tx.now,
+    }
+    tx.write(lambda conn: conn.execute(insert(Entry).values(**values)))
+    if kind == "contact":
+        contact_at = dt.datetime.combine(dt.date.fromisoformat(content["contact_on"]), dt.time(), dt.UTC)
+        tx.write(lambda conn: conn.execute(update(Client).where(Client.id == client_id).values(
+            last_contact_at=case((or_(Client.last_contact_at.is_(None), Client.last_contact_at < contact_at),
+                                  contact_at), else_=Client.last_contact_at))))
+    return entry_id
+
+
+def _view(tx: Transaction, entry: Entry) -> EntryView:
+    payload = json.loads(tx.runtime.vault.decrypt(
+        entry.client_id, entry.key_version, _entry_aad(entry.client_id, entry.id, entry.kind, entry.category),
+        entry.ciphertext))
+    return EntryView(id=entry.id, client_id=entry.client_id, kind=entry.kind, category=entry.category,
+                     source_party=entry.source_party_id, source_reference=payload["source_reference"],
+                     confidentiality_ground=entry.confidentiality_ground, purpose=entry.purpose,
+                     content=payload["content"], created_at=entry.created_at, created_by=entry.created_by)
+
+
+def read_entry(tx: Transaction, actor: Actor, client_id: uuid.UUID, entry_id: uuid.UUID, *, purpose: str) -> EntryView:
+    """One entry of a client's file, for a staff member linked to the client whose party may read its category."""
+    facts = load_facts(tx.session, staff_id=actor.staff_id, client_id=client_id, now=tx.now, entry_id=entry_id)
+    category = facts.entry.category if facts.entry is not None else None
+    decision = tx.authorize(actor, Action.RECORD_READ, facts.resource(category, entry_expected=True),
+                            purpose=purpose, audit_action=AuditAction.RECORD_READ, link=facts.link,
+                            client_pseudonym=facts.pseudonym, object_type="entry", object_id=str(entry_id),
+                            categories=category)
+    if not decision.allowed:
+        raise refusal(decision, actor)
+    return _view(tx, facts.entry)
+
+
+def _decode_cursor(cursor: str) -> tuple[dt.datetime, uuid.UUID]:
+    try:
+        moment, entry_id = base64.urlsafe_b64decode(cursor.encode()).decode().split("|")
+        return dt.datetime.fromisoformat(moment), uuid.UUID(entry_id)
+    except (ValueError, UnicodeDecodeError, binascii.Error):
+        raise BadRequest("the cursor is not one this gateway gave out") from None
+
+
+def _encode_cursor(entry: Entry) -> str:
+    return base64.urlsafe_b64encode(f"{entry.created_at.isoformat()}|{entry.id}".encode()).decode()
+
+
+def list_entries(tx: Transaction, actor: Actor, client_id: uuid.UUID, *, purpose: str, limit: int = 50,
+                 cursor: str | None = None, kind: str | None = None) -> EntryPage:
+    """The entries of a client's file the staff member may read, oldest first, a page at a time.
+
+    Only the categories the staff member's party may read are listed, so nobody learns from the list
+    that entries of other categories exist.
+    """
+    after = _decode_cursor(cursor) if cursor else None
+    limit = max(1, min(limit, MAX_PAGE))
+    facts = load_facts(tx.session, staff_id=actor.staff_id, client_id=client_id, now=tx.now)
+    decisions = {category: tx.decide(actor, Action.RECORD_READ, facts.resource(category), purpose=purpose,
+                                     link=facts.link)
+                 for category in tx.covenant.categories}
+    readable = sorted(category for category, decision in decisions.items() if decision.allowed)
+    decision = decisions[readable[0]] if readable else next(iter(decisions.values()))
+    tx.record_decision(AuditAction.RECORD_LIST, actor, decision, purpose=purpose, client_pseudonym=facts.pseudonym,
+                       object_type="client", object_id=str(client_id), categories=",".join(readable) or None)
+    if not decision.allowed:
+        raise refusal(decision, actor)
+
+    statement = select(Entry).where(Entry.client_id == client_id, Entry.category.in_(readable))
+    if kind is not None:
+        statement = statement.where(Entry.kind == kind)
+    if after is not None:
+        moment, last_id = after
+        statement = statement.where(or_(Entry.created_at > moment,
+                                        and_(Entry.created_at == moment, Entry.id > last_id)))
+    rows = tx.session.scalars(statement.order_by(Entry.created_at, Entry.id).limit(limit + 1)).all()
+    items = [_view(tx, entry) for entry in rows[:limit]]
+    return EntryPage(items=items, next_cursor=_encode_cursor(rows[limit - 1]) if len(rows) > limit else None)

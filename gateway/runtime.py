@@ -1,0 +1,82 @@
+"""Everything a running gateway holds once: settings, the covenant in force, engines, vault, tokens.
+
+Built the same way by the HTTP app, the CLI and the tests, so there is one way to be configured.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import structlog
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from audit import GroupCommitter
+from covenant import Covenant, load_covenant
+from gateway.clock import Clock, system_clock
+from gateway.config import Settings
+from gateway.db import create_db_engine, migrate
+from gateway.tokens import TokenService, load_or_create_signing_key
+from gateway.vault import BlindIndex, KekRing, Vault, ensure_private_folder
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    covenant: Covenant
+    clock: Clock
+    engine: Engine
+    writer_engine: Engine
+    keystore_engine: Engine
+    committer: GroupCommitter
+    vault: Vault
+    blind_index: BlindIndex
+    tokens: TokenService
+    _sessions: sessionmaker = field(repr=False, default=None)
+
+    @classmethod
+    def build(cls, settings: Settings, *, clock: Clock = system_clock, prepare: bool = True) -> "Runtime":
+        """Load the covenant, open the databases and the key folder.
+
+        ``prepare`` applies the migrations and creates missing key material on a fresh
+        installation, as set-up and start-up do.
+        """
+        covenant = load_covenant(settings.covenant_file)
+        engine = create_db_engine(settings.data_url)
+        writer_engine = engine if engine.dialect.name != "sqlite" else create_db_engine(settings.data_url,
+                                                                                           writer=True)
+        keystore_engine = create_db_engine(settings.key_store_url, writer=True, pool_size=10)
+        keys = ensure_private_folder(settings.key_folder)
+        ring = KekRing(keys)
+        if prepare:
+            migrate(writer_engine, "data")
+            migrate(keystore_engine, "keystore")
+            ring.ensure(clock())
+        vault = Vault(keystore_engine, ring, cache_seconds=settings.dek_cache_seconds)
+        vault.check()
+        runtime = cls(
+            settings=settings,
+            covenant=covenant,
+            clock=clock,
+            engine=engine,
+            writer_engine=writer_engine,
+            keystore_engine=keystore_engine,
+            committer=GroupCommitter(writer_engine),
+            vault=vault,
+            blind_index=BlindIndex(keys),
+            tokens=TokenService(load_or_create_signing_key(keys), issuer=settings.issuer,
+                                audience=settings.audience),
+            _sessions=sessionmaker(engine, expire_on_commit=False),
+        )
+        log.info("runtime_ready", covenant=covenant.label, covenant_digest=covenant.digest[:16],
+                 engine=engine.dialect.name)
+        return runtime
+
+    def session(self) -> Session:
+        return self._sessions()
+
+    def close(self) -> None:
+        for engine in {self.engine, self.writer_engine, self.keystore_engine}:
+            engine.dispose()

@@ -1,0 +1,138 @@
+"""One request's (or one CLI verb's) unit of work: reads, decisions, audit events, changes.
+
+A service reads through ``tx.session``, asks ``tx.authorize`` (which calls ``covenant.decide`` and
+records the event, permit or refusal), queues its changes with ``tx.write``, and returns. Whoever
+opened the transaction then calls ``commit``: the changes and every event go to the database in
+one transaction (via the group committer) before anything is answered. On a refusal the events are
+committed and the changes dropped; if the commit fails, nothing is answered but an error.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from sqlalchemy import Connection
+
+from audit import AuditAction, AuditUnavailable, EventDraft, Outcome, UnitOfWork
+from covenant import Action, Context, Decision, LinkFacts, Resource, Subject, decide
+from gateway.errors import AuditUnavailableError
+from gateway.runtime import Runtime
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """Who acts, as the covenant sees them (``subject``) and as the trail records them."""
+
+    subject: Subject
+    source_system: str
+    on_behalf_of: str | None = None
+
+    @property
+    def staff_id(self) -> uuid.UUID | None:
+        return uuid.UUID(self.subject.id) if self.subject.id else None
+
+    @property
+    def audit_id(self) -> str:
+        return self.subject.id or "administrator"
+
+    @property
+    def roles_label(self) -> str:
+        return " ".join(sorted(self.subject.roles))
+
+    @classmethod
+    def administrator(cls, source_system: str = "gateway-cli") -> "Actor":
+        return cls(subject=Subject.administrator(), source_system=source_system)
+
+
+class Transaction:
+    def __init__(self, runtime: Runtime, *, access_point: str, request_id: str | None = None) -> None:
+        self.runtime = runtime
+        self.covenant = runtime.covenant
+        self.now: dt.datetime = runtime.clock()
+        self.access_point = access_point
+        self.request_id = request_id
+        self.actor: Actor | None = None
+        self._session = None
+        self._events: list[EventDraft] = []
+        self._writes: list[Callable[[Connection], Any]] = []
+
+    @property
+    def session(self):
+        if self._session is None:
+            self._session = self.runtime.session()
+        return self._session
+
+    def decide(self, actor: Actor, action: Action, resource: Resource, *, purpose: str,
+               link: LinkFacts | None = None) -> Decision:
+        return decide(actor.subject, action, resource,
+                      Context(covenant=self.covenant, purpose=purpose, now=self.now, link=link,
+                              demo_mode=self.runtime.settings.demo))
+
+    def record_decision(self, audit_action: AuditAction, actor: Actor, decision: Decision, *, purpose: str,
+                        **event: Any) -> None:
+        self.record(audit_action, actor, outcome=Outcome.PERMIT if decision.allowed else Outcome.DENY,
+                    reason=decision.reason.value, purpose=purpose, authority=decision.authority, **event)
+
+    def authorize(self, actor: Actor, action: Action, resource: Resource, *, purpose: str,
+                  audit_action: AuditAction, link: LinkFacts | None = None, **event: Any) -> Decision:
+        """Decide, record the attempt with its outcome, and return the decision."""
+        decision = self.decide(actor, action, resource, purpose=purpose, link=link)
+        self.record_decision(audit_action, actor, decision, purpose=purpose, **event)
+        return decision
+
+    def record(self, action: AuditAction, actor: Actor | None, *, outcome: Outcome, reason: str,
+               **fields: Any) -> None:
+        """Add an event to this unit of work (it is written when the unit commits)."""
+        self._events.append(EventDraft(
+            action=action,
+            outcome=outcome,
+            reason=reason,
+            occurred_at=self.now,
+            actor_id=actor.audit_id if actor else None,
+            actor_roles=actor.roles_label if actor else None,
+            actor_party=actor.subject.party if actor else None,
+            on_behalf_of=actor.on_behalf_of if actor else None,
+            source_system=actor.source_system if actor else None,
+            covenant_version=self.covenant.label,
+            access_point=self.access_point,
+            request_id=self.request_id,
+            **fields,
+        ))
+
+    def write(self, change: Callable[[Connection], Any]) -> None:
+        """Queue a change; it runs inside the committing transaction, with this unit's events."""
+        self._writes.append(change)
+
+    def _end_reads(self) -> None:
+        if self._session is not None:
+            self._session.close()
+            self._session = None
+
+    def commit(self) -> list[Any]:
+        """Write the changes and events in one durable transaction; returns what each change returned."""
+        self._end_reads()
+        writes, events = self._writes, self._events
+        self._writes, self._events = [], []
+        if not events and not writes:
+            return []
+        apply = (lambda conn: [change(conn) for change in writes]) if writes else None
+        try:
+            return self.runtime.committer.commit(UnitOfWork(events=events, apply=apply)).result or []
+        except AuditUnavailable:
+            raise AuditUnavailableError() from None
+
+    def abandon(self, reason: str) -> None:
+        """After a refusal or a failure: drop the changes and commit the events.
+
+        Events of attempts that were permitted are recorded as errors with ``reason``: what was
+        permitted did not happen.
+        """
+        self._writes = []
+        self._events = [event.failed(reason) if event.outcome == Outcome.PERMIT else event for event in self._events]
+        self.commit()
+
+    def close(self) -> None:
+        self._end_reads()

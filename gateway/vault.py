@@ -1,0 +1,301 @@
+"""The vault: envelope encryption of each client's file, and the key folder.
+
+* Each client has a data key (AES-256-GCM). It is stored only wrapped, by a key-encryption key (KEK),
+  in the key store: a database of its own, separate from the data database, so that a backup of
+  the data alone cannot decrypt anything, and destroying a client's data key destroys the file
+  (crypto-shredding).
+* KEKs live in files in the key folder (mode 0600, folder 0700), never in a database. Each wrapped
+  data key records which KEK wrapped it, so rotation can rewrap without touching ciphertext.
+* Associated data binds every ciphertext to where it belongs (client, object, labels), and every
+  wrapped data key to its client and version: a ciphertext or wrapped key moved elsewhere fails to
+  decrypt.
+* The blind index turns a BSN or a partner's own reference into a keyed HMAC for look-ups, so the
+  database never holds the number itself.
+
+Only standard primitives from ``cryptography`` are used.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+import hmac
+import os
+import secrets
+import threading
+import time
+import uuid
+from collections import OrderedDict
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from sqlalchemy import Engine, LargeBinary, MetaData, String, Uuid, bindparam, func, insert, select, update
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from audit.types import NAMING_CONVENTION, UTCDateTime
+
+_FORMAT = b"\x01"
+_NONCE = 12
+_AAD_PREFIX = b"covenant-gateway/v1"
+_SEP = b"\x1f"
+
+
+class KeyStoreBase(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class ClientKey(KeyStoreBase):
+    """A client's data key, wrapped by the KEK named in ``kek_id``."""
+
+    __tablename__ = "client_key"
+
+    client_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    version: Mapped[int] = mapped_column(primary_key=True)
+    wrapped_key: Mapped[bytes] = mapped_column(LargeBinary)
+    kek_id: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class VaultError(RuntimeError):
+    """A key is missing or a ciphertext does not belong where it was found. Never carries data."""
+
+
+def write_secret(path: Path, data: bytes) -> None:
+    """Create ``path`` with mode 0600 and write ``data``; refuses to overwrite."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        os.write(fd, data)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _replace_secret(path: Path, data: bytes) -> None:
+    temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}")
+    write_secret(temporary, data)
+    os.replace(temporary, path)
+
+
+def ensure_private_folder(path: Path) -> Path:
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    os.chmod(path, 0o700)
+    return path
+
+
+def aad(*parts: str) -> bytes:
+    """Associated data naming where a ciphertext belongs."""
+    return _SEP.join([_AAD_PREFIX, *(part.encode() for part in parts)])
+
+
+class KekRing:
+    """The key-encryption keys: one file each in ``<keys>/kek``, and a pointer to the active one."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder / "kek"
+        self._loaded: dict[str, AESGCM] = {}
+        self._lock = threading.Lock()
+
+    def ensure(self, now: dt.datetime) -> str:
+        """The active KEK's id; creates the first KEK on a fresh installation."""
+        ensure_private_folder(self.folder)
+        active = self.active_id()
+        if active is None:
+            active = self.create(now)
+            self.activate(active)
+        return active
+
+    def active_id(self) -> str | None:
+        pointer = self.folder / "active"
+        return pointer.read_text().strip() if pointer.exists() else None
+
+    def ids(self) -> list[str]:
+        return sorted(path.stem for path in self.folder.glob("kek-*.key"))
+
+    def create(self, now: dt.datetime) -> str:
+        ensure_private_folder(self.folder)
+        kek_id = f"kek-{now.astimezone(dt.UTC):%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
+        write_secret(self.folder / f"{kek_id}.key", base64.b64encode(AESGCM.generate_key(bit_length=256)))
+        return kek_id
+
+    def activate(self, kek_id: str) -> None:
+        self.load(kek_id)
+        _replace_secret(self.folder / "active", kek_id.encode())
+
+    def load(self, kek_id: str) -> AESGCM:
+        with self._lock:
+            cipher = self._loaded.get(kek_id)
+            if cipher is None:
+                path = self.folder / f"{kek_id}.key"
+                if not path.exists():
+                    raise VaultError(f"key-encryption key {kek_id} is not in the key folder")
+                cipher = AESGCM(base64.b64decode(path.read_bytes()))
+                self._loaded[kek_id] = cipher
+            return cipher
+
+    def destroy(self, kek_id: str) -> None:
+        with self._lock:
+            self._loaded.pop(kek_id, None)
+        (self.folder / f"{kek_id}.key").unlink(missing_ok=True)
+
+
+class BlindIndex:
+    """Keyed HMAC-SHA-256 for look-ups by BSN or a partner's own reference (the key is a file, 0600)."""
+
+    def __init__(self, folder: Path) -> None:
+        path = folder / "blind-index.key"
+        if not path.exists():
+            ensure_private_folder(folder)
+            write_secret(path, base64.b64encode(secrets.token_bytes(32)))
+        self._key = base64.b64decode(path.read_bytes())
+
+    def _digest(self, *parts: str) -> str:
+        return hmac.new(self._key, _SEP.join(part.encode() for part in parts), hashlib.sha256).hexdigest()
+
+    def bsn(self, bsn: str) -> str:
+        return self._digest("bsn", bsn.strip())
+
+    def source_reference(self, party: str, reference: str) -> str:
+        return self._digest("source-reference", party, reference)
+
+
+@dataclass(frozen=True, slots=True)
+class RotationReport:
+    new_kek: str
+    rewrapped: int
+    destroyed: list[str]
+
+
+class Vault:
+    """Per-client envelope encryption over the key store and the KEK ring."""
+
+    def __init__(self, engine: Engine, ring: KekRing, *, cache_seconds: float = 60.0,
+                 cache_size: int = 10_000) -> None:
+        self._engine = engine
+        self._ring = ring
+        self._cache: OrderedDict[tuple[uuid.UUID, int], tuple[AESGCM, float]] = OrderedDict()
+        self._cache_seconds = cache_seconds
+        self._cache_size = cache_size
+        self._lock = threading.Lock()
+
+    def check(self) -> None:
+        """Refuse to run when a wrapped key names a KEK that is not in the key folder (fail closed)."""
+        with self._engine.connect() as conn:
+            used = set(conn.scalars(select(ClientKey.kek_id).distinct()))
+        missing = sorted(used - set(self._ring.ids()))
+        if missing:
+            raise VaultError(f"the key folder lacks key-encryption keys the key store uses: {', '.join(missing)}")
+
+    @staticmethod
+    def _wrap_aad(client_id: uuid.UUID, version: int) -> bytes:
+        return aad("data-key", str(client_id), str(version))
+
+    def create_client_key(self, client_id: uuid.UUID, now: dt.datetime) -> int:
+        """Create and store (wrapped) the client's first data key; returns its version."""
+        kek_id = self._ring.active_id()
+        if kek_id is None:
+            raise VaultError("no active key-encryption key; run the set-up first")
+        data_key = AESGCM.generate_key(bit_length=256)
+        nonce = os.urandom(_NONCE)
+        wrapped = nonce + self._ring.load(kek_id).encrypt(nonce, data_key, self._wrap_aad(client_id, 1))
+        with self._engine.begin() as conn:
+            conn.execute(insert(ClientKey).values(client_id=client_id, version=1, wrapped_key=wrapped,
+                                                  kek_id=kek_id, created_at=now))
+        return 1
+
+    def _data_key(self, client_id: uuid.UUID, version: int) -> AESGCM:
+        key = (client_id, version)
+        moment = time.monotonic()
+        with self._lock:
+            hit = self._cache.get(key)
+            if hit is not None and hit[1] > moment:
+                self._cache.move_to_end(key)
+                return hit[0]
+        with self._engine.connect() as conn:
+            row = conn.execute(select(ClientKey.wrapped_key, ClientKey.kek_id)
+                               .where(ClientKey.client_id == client_id, ClientKey.version == version)).first()
+        if row is None:
+            raise VaultError("the client's data key does not exist (destroyed or never made)")
+        try:
+            raw = self._ring.load(row.kek_id).decrypt(row.wrapped_key[:_NONCE], row.wrapped_key[_NONCE:],
+                                                      self._wrap_aad(client_id, version))
+        except InvalidTag:
+            raise VaultError("a wrapped data key does not belong to its client") from None
+        cipher = AESGCM(raw)
+        if self._cache_seconds > 0:
+            with self._lock:
+                self._cache[key] = (cipher, moment + self._cache_seconds)
+                if len(self._cache) > self._cache_size:
+                    self._cache.popitem(last=False)
+        return cipher
+
+    def latest_version(self, client_id: uuid.UUID) -> int:
+        with self._engine.connect() as conn:
+            version = conn.scalar(select(func.max(ClientKey.version)).where(ClientKey.client_id == client_id))
+        if version is None:
+            raise VaultError("the client has no data key")
+        return version
+
+    def encrypt(self, client_id: uuid.UUID, version: int, associated: bytes, plaintext: bytes) -> bytes:
+        nonce = os.urandom(_NONCE)
+        return _FORMAT + nonce + self._data_key(client_id, version).encrypt(nonce, plaintext, associated)
+
+    def decrypt(self, client_id: uuid.UUID, version: int, associated: bytes, ciphertext: bytes) -> bytes:
+        if ciphertext[:1] != _FORMAT:
+            raise VaultError("unknown ciphertext format")
+        try:
+            return self._data_key(client_id, version).decrypt(
+                ciphertext[1:1 + _NONCE], ciphertext[1 + _NONCE:], associated)
+        except InvalidTag:
+            raise VaultError("a ciphertext does not belong where it was found") from None
+
+    def forget_cached(self) -> None:
+        with self._lock:
+            self._cache.clear()
+
+    def rotate_kek(self, now: dt.datetime, *, batch: int = 1_000) -> RotationReport:
+        """Introduce a new KEK, rewrap every data key with it, and destroy the old KEKs.
+
+        Entries are not re-encrypted: their data keys do not change. Each wrapped key names its
+        KEK, so reads keep working at every step; the old KEKs are destroyed only after the rewrap
+        has committed, which also makes data keys left in old backups of the key store useless.
+        """
+        new_kek = self._ring.create(now)
+        new_cipher = self._ring.load(new_kek)
+        rewrapped = 0
+        with self._engine.begin() as conn:
+            rows = conn.execute(select(ClientKey.client_id, ClientKey.version, ClientKey.wrapped_key,
+                                       ClientKey.kek_id).where(ClientKey.kek_id != new_kek)).all()
+            updates = []
+            for row in rows:
+                associated = self._wrap_aad(row.client_id, row.version)
+                try:
+                    raw = self._ring.load(row.kek_id).decrypt(row.wrapped_key[:_NONCE], row.wrapped_key[_NONCE:],
+                                                              associated)
+                except InvalidTag:
+                    raise VaultError("a wrapped data key does not belong to its client") from None
+                nonce = os.urandom(_NONCE)
+                updates.append({"c": row.client_id, "v": row.version,
+                                "w": nonce + new_cipher.encrypt(nonce, raw, associated)})
+                if len(updates) >= batch:
+                    rewrapped += self._rewrap(conn, updates, new_kek)
+                    updates = []
+            rewrapped += self._rewrap(conn, updates, new_kek)
+        self._ring.activate(new_kek)
+        destroyed = [kek for kek in self._ring.ids() if kek != new_kek]
+        for kek in destroyed:
+            self._ring.destroy(kek)
+        return RotationReport(new_kek=new_kek, rewrapped=rewrapped, destroyed=destroyed)
+
+    @staticmethod
+    def _rewrap(conn, updates: list[dict], kek_id: str) -> int:
+        if not updates:
+            return 0
+        statement = (update(ClientKey.__table__)
+                     .where(ClientKey.__table__.c.client_id == bindparam("c"),
+                            ClientKey.__table__.c.version == bindparam("v"))
+                     .values(wrapped_key=bindparam("w"), kek_id=kek_id))
+        conn.execute(statement, updates)
+        return len(updates)

@@ -1,0 +1,183 @@
+"""Shared fixtures: real databases (a SQLite file and the local PostgreSQL), a controlled clock,
+the demo cast, and the gateway served over loopback.
+
+Every database test runs on both engines. PostgreSQL is at ``GATEWAY_TEST_POSTGRES_URL`` (default:
+the local server, database ``test``). Where it is unreachable the PostgreSQL tests are skipped, except
+on CI (``CI=true``), where they fail: CI must prove both engines.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import secrets
+import shutil
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import uvicorn
+from sqlalchemy import create_engine, text
+
+from gateway.clock import ControlledClock
+from gateway.config import Settings
+from gateway.db import create_db_engine, migrate
+from gateway.runtime import Runtime
+
+POSTGRES_URL = os.environ.get("GATEWAY_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+ON_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+START = dt.datetime(2026, 11, 23, 9, 0, tzinfo=dt.UTC)
+DATA_TABLES = ("audit_event", "entry", "care_link", "client", "staff", "party")
+ENGINES = ("sqlite", "postgresql")
+
+
+def _postgres_reachable() -> str | None:
+    try:
+        engine = create_engine(POSTGRES_URL, connect_args={"connect_timeout": 3})
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        engine.dispose()
+        return None
+    except Exception as exc:  # the reason is shown in the skip or failure message
+        return f"{type(exc).__name__}: {exc}".splitlines()[0]
+
+
+@dataclass
+class Databases:
+    data_url: str
+    keystore_url: str
+
+
+@pytest.fixture(scope="session")
+def postgres_schemas():
+    """Two schemas of their own in the test database (data, key store), migrated once per session."""
+    problem = _postgres_reachable()
+    if problem:
+        message = f"PostgreSQL unreachable at {POSTGRES_URL}: {problem}"
+        if ON_CI:
+            pytest.fail(message + " (CI requires the PostgreSQL tests)", pytrace=False)
+        pytest.skip(message)
+    suffix = secrets.token_hex(4)
+    schemas = {"data": f"gw_test_{suffix}_data", "keystore": f"gw_test_{suffix}_keys"}
+    admin = create_engine(POSTGRES_URL)
+    with admin.begin() as conn:
+        for schema in schemas.values():
+            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    urls = {name: f"{POSTGRES_URL}?options=-csearch_path%3D{schema}" for name, schema in schemas.items()}
+    for name, url in urls.items():
+        engine = create_db_engine(url)
+        migrate(engine, name)
+        engine.dispose()
+    yield Databases(data_url=urls["data"], keystore_url=urls["keystore"])
+    with admin.begin() as conn:
+        for schema in schemas.values():
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory) -> Path:
+    """A migrated pair of SQLite files, copied for each test (faster than migrating each time)."""
+    folder = tmp_path_factory.mktemp("sqlite-template")
+    for name, filename in (("data", "gateway.db"), ("keystore", "keystore.db")):
+        engine = create_db_engine(f"sqlite:///{folder / filename}", writer=True)
+        migrate(engine, name)
+        engine.dispose()  # closing the last connection checkpoints the WAL into the file
+    return folder
+
+
+def _reset_postgres(databases: Databases) -> None:
+    for url, tables in ((databases.data_url, DATA_TABLES), (databases.keystore_url, ("client_key",))):
+        engine = create_engine(url)
+        with engine.begin() as conn:
+            # The trail is append-only (a trigger refuses TRUNCATE); a superuser may switch triggers off.
+            conn.execute(text("SET LOCAL session_replication_role = replica"))
+            conn.execute(text(f"TRUNCATE {', '.join(tables)} CASCADE"))
+        engine.dispose()
+
+
+@pytest.fixture(params=ENGINES)
+def engine_name(request) -> str:
+    return request.param
+
+
+@pytest.fixture
+def databases(engine_name, tmp_path, request) -> Databases:
+    if engine_name == "postgresql":
+        databases = request.getfixturevalue("postgres_schemas")
+        _reset_postgres(databases)
+        return databases
+    template = request.getfixturevalue("sqlite_template")
+    (tmp_path / "keys").mkdir(mode=0o700)
+    shutil.copy(template / "gateway.db", tmp_path / "gateway.db")
+    shutil.copy(template / "keystore.db", tmp_path / "keys" / "keystore.db")
+    return Databases(data_url=f"sqlite:///{tmp_path / 'gateway.db'}",
+                     keystore_url=f"sqlite:///{tmp_path / 'keys' / 'keystore.db'}")
+
+
+@pytest.fixture
+def clock() -> ControlledClock:
+    return ControlledClock(START)
+
+
+@pytest.fixture
+def settings(databases, tmp_path) -> Settings:
+    return Settings(_env_file=None, mode="demo", home=tmp_path, database_url=databases.data_url,
+                    keystore_url=databases.keystore_url, keys_dir=tmp_path / "keys", log_format="json")
+
+
+@pytest.fixture
+def runtime(settings, clock):
+    runtime = Runtime.build(settings, clock=clock)
+    yield runtime
+    runtime.close()
+
+
+@pytest.fixture
+def demo(runtime):
+    """The demo cast (see ``gateway.demo``): staff ids by name, the demo client, the parties."""
+    from gateway.demo import seed_demo
+
+    return seed_demo(runtime)
+
+
+class LoopbackServer:
+    """The gateway's ASGI app served by uvicorn on 127.0.0.1, in a thread of the test process."""
+
+    def __init__(self, app) -> None:
+        config = uvicorn.Config(app, host="127.0.0.1", port=0, log_config=None, access_log=False, lifespan="off")
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self) -> "LoopbackServer":
+        self.thread.start()
+        deadline = time.monotonic() + 10
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("the test server did not start")
+            time.sleep(0.01)
+        port = self.server.servers[0].sockets[0].getsockname()[1]
+        self.url = f"http://127.0.0.1:{port}"
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+
+@pytest.fixture
+def server(runtime):
+    from gateway.main import create_app
+
+    with LoopbackServer(create_app(runtime)) as running:
+        yield running
+
+
+@pytest.fixture
+def http(server):
+    import httpx
+
+    with httpx.Client(base_url=server.url, timeout=10) as client:
+        yield client
