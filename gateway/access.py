@@ -49,7 +49,8 @@ def load_facts(session: Session, *, staff_id: uuid.UUID | None, client_id: uuid.
     link_id = _latest_link(staff_id, now) if staff_id is not None else literal(None)
     columns = [Client.id, Client.pseudonym, Client.status, Client.informed_at,
                CareLink.id.label("link_id"), CareLink.since, CareLink.until]
-    statement = select(*columns).outerjoin(CareLink, CareLink.id == link_id).where(Client.id == client_id)
+    statement = (select(*columns).select_from(Client).outerjoin(CareLink, CareLink.id == link_id)
+                 .where(Client.id == client_id))
     if entry_id is not None:
         statement = statement.add_columns(Entry).outerjoin(
             Entry, and_(Entry.id == entry_id, Entry.client_id == Client.id))

@@ -34,17 +34,21 @@ def is_sqlite(url: str) -> bool:
 def create_db_engine(url: str, *, writer: bool = False, pool_size: int = 20) -> Engine:
     """An engine for the data or key-store database.
 
+    Statement parameters are kept out of exception messages and logs (``hide_parameters``): they
+    may be pseudonyms, blind indexes or ciphertext, and the logs must not hold them.
+
     ``writer`` marks the engine whose connections take SQLite's write lock at ``BEGIN``; on
     PostgreSQL it makes no difference.
     """
     if not is_sqlite(url):
-        return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+        return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True,
+                             hide_parameters=True)
 
     path = url.removeprefix("sqlite:///")
     if path and path != ":memory:":
         Path(path).parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(url, pool_size=1 if writer else pool_size, max_overflow=0 if writer else pool_size,
-                           connect_args={"timeout": 30, "check_same_thread": False})
+                           connect_args={"timeout": 30, "check_same_thread": False}, hide_parameters=True)
 
     @event.listens_for(engine, "connect")
     def _configure(dbapi_connection, _record) -> None:

@@ -27,23 +27,31 @@ log = structlog.get_logger(__name__)
 bearer_scheme = HTTPBearer(auto_error=False, description="A JWT access token issued by the gateway")
 
 
+def access_point(request: Request) -> str:
+    """How the trail names where a request came in: the method and the route template, never the URL."""
+    route = request.scope.get("route")
+    return f"{request.method} {getattr(route, 'path', '?')}"
+
+
+def record_invalid_request(tx: Transaction, actor: Actor | None) -> None:
+    tx.record(AuditAction.REQUEST_REJECTED, actor, outcome=Outcome.DENY, reason="request_invalid")
+    tx.abandon("request_invalid")
+
+
 def get_runtime(request: Request) -> Runtime:
     return request.app.state.runtime
 
 
 def get_transaction(request: Request, runtime: Annotated[Runtime, Depends(get_runtime)]) -> Iterator[Transaction]:
-    route = request.scope.get("route")
-    tx = Transaction(runtime, access_point=f"{request.method} {getattr(route, 'path', '?')}",
-                     request_id=getattr(request.state, "request_id", None))
+    tx = Transaction(runtime, access_point=access_point(request), request_id=getattr(request.state, "request_id", None))
     try:
         yield tx
     except GatewayError as exc:
         tx.abandon(exc.slug)
         raise
     except RequestValidationError:
-        tx.record(AuditAction.REQUEST_REJECTED, getattr(tx, "actor", None), outcome=Outcome.DENY,
-                  reason="request_invalid")
-        tx.abandon("request_invalid")
+        record_invalid_request(tx, tx.actor)
+        request.state.invalid_request_recorded = True
         raise
     except Exception:
         tx.abandon("internal_error")

@@ -80,6 +80,16 @@ class InvalidContent(GatewayError):
     title = "The request does not fit the covenant's data set"
 
 
+class RecordIntegrityError(GatewayError):
+    status_code = 500
+    slug = "record-integrity"
+    title = "Record integrity"
+
+    def __init__(self) -> None:
+        super().__init__("an entry of this file could not be decrypted where it was found; nothing was returned "
+                         "and the failure is in the audit trail")
+
+
 class AuditUnavailableError(GatewayError):
     status_code = 503
     slug = "audit-unavailable"

@@ -14,9 +14,11 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.auditlog.router import router as audit_router
+from gateway.deps import access_point, record_invalid_request
 from gateway.errors import PROBLEM_BASE, PROBLEM_MEDIA_TYPE, GatewayError
 from gateway.records.router import router as records_router
 from gateway.runtime import Runtime
+from gateway.transaction import Transaction
 
 log = structlog.get_logger(__name__)
 
@@ -98,6 +100,10 @@ def create_app(runtime: Runtime) -> FastAPI:
 
     @app.exception_handler(RequestValidationError)
     def _invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+        if not getattr(request.state, "invalid_request_recorded", False):
+            # A body that is not even JSON is refused before any dependency runs; record it here.
+            record_invalid_request(Transaction(runtime, access_point=access_point(request),
+                                               request_id=request.state.request_id), None)
         # Name the place and the kind of fault, never the value: it may be personal data.
         errors = [{"field": ".".join(str(part) for part in error.get("loc", ())), "problem": error.get("type", "")}
                   for error in exc.errors()]
@@ -111,7 +117,7 @@ def create_app(runtime: Runtime) -> FastAPI:
 
     @app.exception_handler(Exception)
     def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.error("unexpected_error", error=type(exc).__name__)
+        log.error("unexpected_error", error=type(exc).__name__, exc_info=exc)
         return _problem(request, 500, "internal-error", "Internal error",
                         "the gateway could not handle this request; it has been logged")
 

@@ -21,6 +21,7 @@ import pytest
 import uvicorn
 from sqlalchemy import create_engine, text
 
+from audit import verify_chain
 from gateway.clock import ControlledClock
 from gateway.config import Settings
 from gateway.db import create_db_engine, migrate
@@ -129,10 +130,18 @@ def settings(databases, tmp_path) -> Settings:
 
 
 @pytest.fixture
-def runtime(settings, clock):
+def runtime(settings, clock, request):
+    """A gateway runtime on the test's databases; after the test, its audit trail must verify
+    (tests that tamper with the trail on purpose are marked ``tampers``)."""
     runtime = Runtime.build(settings, clock=clock)
     yield runtime
-    runtime.close()
+    try:
+        if request.node.get_closest_marker("tampers") is None:
+            with runtime.engine.connect() as conn:
+                report = verify_chain(conn)
+            assert report.ok, report.describe()
+    finally:
+        runtime.close()
 
 
 @pytest.fixture

@@ -10,17 +10,20 @@ import uuid
 from dataclasses import dataclass
 from typing import Any, Mapping
 
+import structlog
 from sqlalchemy import and_, case, insert, or_, select, update
 
 from audit import AuditAction, Outcome
 from covenant import Action, check_content
 from gateway.access import load_facts
 from gateway.clients.models import Client
-from gateway.errors import BadRequest, InvalidContent
+from gateway.errors import BadRequest, InvalidContent, RecordIntegrityError
 from gateway.records.models import Entry
 from gateway.refusals import refusal
 from gateway.transaction import Actor, Transaction
-from gateway.vault import aad
+from gateway.vault import VaultError, aad
+
+log = structlog.get_logger(__name__)
 
 MAX_PAGE = 100
 
@@ -111,9 +114,14 @@ def write_entry(tx: Transaction, actor: Actor, client_id: uuid.UUID, *, purpose:
 
 
 def _view(tx: Transaction, entry: Entry) -> EntryView:
-    payload = json.loads(tx.runtime.vault.decrypt(
-        entry.client_id, entry.key_version, _entry_aad(entry.client_id, entry.id, entry.kind, entry.category),
-        entry.ciphertext))
+    try:
+        plaintext = tx.runtime.vault.decrypt(entry.client_id, entry.key_version,
+                                             _entry_aad(entry.client_id, entry.id, entry.kind, entry.category),
+                                             entry.ciphertext)
+    except VaultError as exc:
+        log.error("entry_undecryptable", entry_id=str(entry.id), problem=str(exc))
+        raise RecordIntegrityError() from None
+    payload = json.loads(plaintext)
     return EntryView(id=entry.id, client_id=entry.client_id, kind=entry.kind, category=entry.category,
                      source_party=entry.source_party_id, source_reference=payload["source_reference"],
                      confidentiality_ground=entry.confidentiality_ground, purpose=entry.purpose,

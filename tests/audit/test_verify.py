@@ -1,0 +1,117 @@
+"""Tamper evidence: verify names the first event that was changed, removed, inserted or reordered."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from sqlalchemy import insert, select, text, update
+
+from audit import AuditEvent, GroupCommitter, verify_chain
+from audit.chain import link
+from gateway.db import create_db_engine
+from tests.audit.helpers import unit, without_append_only_guard
+
+EVENTS = 40
+
+
+@pytest.fixture
+def trail(databases):
+    engine = create_db_engine(databases.data_url, writer=True)
+    committer = GroupCommitter(engine)
+    for n in range(1, EVENTS + 1):
+        committer.commit(unit(n))
+    yield engine
+    engine.dispose()
+
+
+def verify(engine):
+    with engine.connect() as conn:
+        return verify_chain(conn)
+
+
+def test_an_intact_trail_verifies(trail):
+    report = verify(trail)
+    assert (report.ok, report.events, report.first_bad_seq) == (True, EVENTS, None)
+
+
+def test_an_empty_trail_verifies(databases):
+    engine = create_db_engine(databases.data_url)
+    assert verify(engine).ok and verify(engine).events == 0
+    engine.dispose()
+
+
+def test_the_application_cannot_change_or_delete_events(trail):
+    for statement in (update(AuditEvent).where(AuditEvent.seq == 3).values(reason="x"),
+                      AuditEvent.__table__.delete().where(AuditEvent.seq == 3)):
+        with pytest.raises(Exception, match="append-only"):
+            with trail.begin() as conn:
+                conn.execute(statement)
+    assert verify(trail).ok
+
+
+@pytest.mark.parametrize("field,value", [("reason", "permitted_by_dba"), ("actor_id", "someone-else"),
+                                         ("client_pseudonym", "CL-9999-9999"), ("detail", {"n": -1})])
+def test_a_changed_event_is_named(trail, field, value):
+    with without_append_only_guard(trail) as conn:
+        conn.execute(update(AuditEvent).where(AuditEvent.seq == 17).values(**{field: value}))
+        conn.commit()
+    report = verify(trail)
+    assert (report.ok, report.first_bad_seq) == (False, 17)
+    assert "does not match its hash" in report.describe()
+
+
+def test_a_deleted_event_is_named(trail):
+    with without_append_only_guard(trail) as conn:
+        conn.execute(AuditEvent.__table__.delete().where(AuditEvent.seq == 23))
+        conn.commit()
+    report = verify(trail)
+    assert (report.ok, report.first_bad_seq) == (False, 23)
+    assert "missing" in report.problem
+
+
+def test_a_deleted_first_event_is_named(trail):
+    with without_append_only_guard(trail) as conn:
+        conn.execute(AuditEvent.__table__.delete().where(AuditEvent.seq == 1))
+        conn.commit()
+    assert verify(trail).first_bad_seq == 1
+
+
+def test_an_inserted_event_is_named(trail):
+    # A forger makes room at position 10 and inserts an event whose hash is right for its own content,
+    # but the event after it no longer links to its predecessor.
+    with without_append_only_guard(trail) as conn:
+        rows = conn.execute(select(AuditEvent).where(AuditEvent.seq >= 10).order_by(AuditEvent.seq.desc())).all()
+        for row in rows:
+            conn.execute(update(AuditEvent).where(AuditEvent.seq == row.seq).values(seq=row.seq + 1000))
+        for row in reversed(rows):
+            conn.execute(update(AuditEvent).where(AuditEvent.seq == row.seq + 1000).values(seq=row.seq + 1))
+        previous = conn.execute(select(AuditEvent.__table__).where(AuditEvent.seq == 9)).mappings().one()
+        forged = dict(previous)
+        forged.update(seq=10, id=uuid.uuid4(), actor_id="forger", prev_hash=previous["hash"])
+        forged["hash"] = link(previous["hash"], forged)
+        conn.execute(insert(AuditEvent).values(**forged))
+        conn.commit()
+    report = verify(trail)
+    assert (report.ok, report.first_bad_seq) == (False, 11)
+    assert "does not link" in report.problem
+
+
+def test_reordered_events_are_named(trail):
+    with without_append_only_guard(trail) as conn:
+        for old, new in ((30, -30), (31, 30), (-30, 31)):
+            conn.execute(update(AuditEvent).where(AuditEvent.seq == old).values(seq=new))
+        conn.commit()
+    report = verify(trail)
+    assert (report.ok, report.first_bad_seq) == (False, 30)
+
+
+def test_verification_streams_large_trails_in_batches(databases):
+    engine = create_db_engine(databases.data_url, writer=True)
+    committer = GroupCommitter(engine)
+    for n in range(1, 26):
+        committer.commit(unit(n))
+    with engine.connect() as conn:
+        report = verify_chain(conn, batch=7)
+    assert report.ok and report.events == 25
+    engine.dispose()

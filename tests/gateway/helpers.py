@@ -1,0 +1,80 @@
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import select
+
+from audit import AuditEvent
+from gateway.operations import default_scopes
+from gateway.parties import service as parties_service
+
+
+def token(runtime, staff_id, *, scopes=None, ttl: int = 3600) -> str:
+    with runtime.session() as session:
+        staff = parties_service.get_staff(session, uuid.UUID(str(staff_id)))
+        subject = parties_service.subject_for(staff, None)
+    return runtime.tokens.mint(subject=str(staff_id), scopes=default_scopes(subject.roles) if scopes is None
+                               else frozenset(scopes), client_id="test-system", now=runtime.clock(), ttl_seconds=ttl)
+
+
+def auth(bearer: str | None, purpose: str | None = "wellbeing") -> dict[str, str]:
+    headers = {}
+    if bearer is not None:
+        headers["Authorization"] = f"Bearer {bearer}"
+    if purpose is not None:
+        headers["X-Purpose"] = purpose
+    return headers
+
+
+def events(runtime, **where) -> list[AuditEvent]:
+    statement = select(AuditEvent).order_by(AuditEvent.seq)
+    for name, value in where.items():
+        statement = statement.where(getattr(AuditEvent, name) == value)
+    with runtime.session() as session:
+        return list(session.scalars(statement))
+
+
+def last_event(runtime, **where) -> AuditEvent:
+    found = events(runtime, **where)
+    assert found, f"no audit event with {where}"
+    return found[-1]
+
+
+def actor(runtime, staff_id):
+    from gateway.transaction import Actor
+
+    with runtime.session() as session:
+        staff = parties_service.get_staff(session, uuid.UUID(str(staff_id)))
+        return Actor(subject=parties_service.subject_for(staff, None), source_system="test-system")
+
+
+def act(runtime, work):
+    """Run ``work(tx)`` in a unit of work of its own and commit it, as a request would."""
+    from gateway.transaction import Transaction
+
+    tx = Transaction(runtime, access_point="test")
+    try:
+        result = work(tx)
+    except Exception as exc:
+        tx.abandon(getattr(exc, "slug", "internal_error"))
+        raise
+    tx.commit()
+    return result
+
+
+def link(runtime, cast, member: str, *, until=None) -> uuid.UUID:
+    """The demo client manager links ``member`` (a name of the demo cast) to the demo client."""
+    from gateway.care import service as care_service
+
+    manager = actor(runtime, cast.staff["client_manager"])
+    return act(runtime, lambda tx: care_service.grant_link(
+        tx, manager, client_id=uuid.UUID(cast.clients[0]), staff_id=uuid.UUID(cast.staff[member]),
+        purpose="case_management", reason="asked for their records", until=until))
+
+
+def end_link(runtime, cast, link_id) -> None:
+    from gateway.care import service as care_service
+
+    manager = actor(runtime, cast.staff["client_manager"])
+    act(runtime, lambda tx: care_service.end_link(tx, manager, client_id=uuid.UUID(cast.clients[0]),
+                                                  link_id=link_id, purpose="case_management", reason="case closed"))
