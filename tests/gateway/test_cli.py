@@ -1,0 +1,143 @@
+"""The ``gateway`` command as an operator uses it: a real process, real files, real databases."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import create_engine, text
+
+from tests.audit.helpers import without_append_only_guard
+
+GATEWAY = [sys.executable, "-m", "gateway.cli"]
+
+
+@pytest.fixture
+def env(databases, tmp_path):
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("GATEWAY_")}
+    environment.update(GATEWAY_HOME=str(tmp_path), GATEWAY_DATABASE_URL=databases.data_url,
+                       GATEWAY_KEYSTORE_URL=databases.keystore_url, GATEWAY_KEYS_DIR=str(tmp_path / "keys"),
+                       GATEWAY_LOG_FORMAT="json")
+    return environment
+
+
+def gateway(env, *args, check=True) -> subprocess.CompletedProcess:
+    result = subprocess.run([*GATEWAY, *args], env=env, capture_output=True, text=True, timeout=120,
+                            cwd=Path(__file__).resolve().parents[2])
+    if check:
+        assert result.returncode == 0, result.stderr
+    return result
+
+
+def test_demo_is_idempotent_and_prints_its_ids(env):
+    first = json.loads(gateway(env, "demo", "--json").stdout)
+    second = json.loads(gateway(env, "demo", "--json").stdout)
+    assert first == second
+    assert {"client_manager", "ggz_worker", "police_officer", "privacy_officer"} <= set(first["staff"])
+    assert len(first["clients"]) == 1
+    assert set(first["parties"]) == {"shelter", "mental_health", "police", "municipality"}
+
+
+def test_the_embedded_default_needs_no_settings_at_all(tmp_path):
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("GATEWAY_")}
+    result = subprocess.run([*GATEWAY, "demo", "--json"], env=environment, capture_output=True, text=True,
+                            cwd=tmp_path, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "var" / "gateway.db").exists()
+    assert (tmp_path / "var" / "keys" / "keystore.db").exists()
+    assert (tmp_path / "var" / "gateway.db").stat().st_mode & 0o777 == 0o600
+
+
+def test_token_is_minted_for_known_staff_only(env):
+    ids = json.loads(gateway(env, "demo", "--json").stdout)
+    minted = gateway(env, "token", "--staff", ids["staff"]["client_manager"]).stdout.strip()
+    assert minted.count(".") == 2
+    unknown = gateway(env, "token", "--staff", "00000000-0000-0000-0000-000000000000", check=False)
+    assert unknown.returncode == 3 and "no such staff member" in unknown.stderr
+    malformed = gateway(env, "token", "--staff", "not-an-id", check=False)
+    assert malformed.returncode == 2
+
+
+def test_audit_verify_passes_then_names_the_first_tampered_event(env, databases):
+    gateway(env, "demo")
+    intact = gateway(env, "audit", "verify")
+    assert intact.stdout.startswith("audit trail intact")
+    engine = create_engine(databases.data_url)
+    with without_append_only_guard(engine) as conn:
+        conn.execute(text("UPDATE audit_event SET reason = 'nothing_to_see' WHERE seq = 4"))
+        conn.commit()
+    engine.dispose()
+    broken = gateway(env, "audit", "verify", check=False)
+    assert broken.returncode == 1
+    assert "broken at event 4" in broken.stdout
+
+
+def test_keys_rotate_reports_and_the_demo_stays_readable(env):
+    ids = json.loads(gateway(env, "demo", "--json").stdout)
+    rotated = gateway(env, "keys", "rotate")
+    assert "1 data keys rewrapped, 1 old key-encryption key(s) destroyed" in rotated.stdout
+    assert gateway(env, "audit", "verify").returncode == 0
+    assert ids["clients"]
+
+
+def test_production_refuses_the_demo_covenant(env):
+    refused = gateway({**env, "GATEWAY_MODE": "production"}, "demo", check=False)
+    assert refused.returncode == 2 and "covenant" in refused.stderr.lower()
+
+
+def test_an_invalid_covenant_is_named_at_start(env, tmp_path):
+    broken = tmp_path / "broken.toml"
+    broken.write_text('extends = "model-covenant.toml"\n[covenant]\nid = "x"\nversion = "1"\nname = "x"\n'
+                      'controller = "nobody"\n')
+    result = gateway({**env, "GATEWAY_COVENANT_FILE": str(broken)}, "demo", check=False)
+    assert result.returncode == 2
+    assert "file not found" in result.stderr  # extends is resolved beside the document itself
+    (tmp_path / "model-covenant.toml").write_text(
+        (Path(__file__).resolve().parents[2] / "policies" / "model-covenant.toml").read_text())
+    result = gateway({**env, "GATEWAY_COVENANT_FILE": str(broken)}, "demo", check=False)
+    assert result.returncode == 2
+    assert "broken.toml: covenant.controller: names no party of this covenant" in result.stderr
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_serve_answers_on_loopback_and_records_its_start(env, databases):
+    ids = json.loads(gateway(env, "demo", "--json").stdout)
+    minted = gateway(env, "token", "--staff", ids["staff"]["client_manager"]).stdout.strip()
+    port = _free_port()
+    server = subprocess.Popen([*GATEWAY, "serve", "--port", str(port)], env=env, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                health = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
+                break
+            except httpx.TransportError:
+                assert server.poll() is None, server.stderr.read()
+                assert time.monotonic() < deadline, "the server did not start"
+                time.sleep(0.2)
+        assert health.json()["status"] == "ok"
+        listed = httpx.get(f"http://127.0.0.1:{port}/v1/clients/{ids['clients'][0]}/entries",
+                           headers={"Authorization": f"Bearer {minted}", "X-Purpose": "housing"})
+        assert listed.status_code == 200 and len(listed.json()) == 4
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    engine = create_engine(databases.data_url)
+    with engine.connect() as conn:
+        actions = [row[0] for row in conn.execute(text("SELECT action FROM audit_event ORDER BY seq"))]
+    engine.dispose()
+    assert actions.count("service.start") == 2  # the demo's start and the server's
+    assert actions[-1] == "record.list"
