@@ -6,10 +6,13 @@ Problems name the field and what is wrong with it, never the value: the value is
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 from typing import Any, Mapping
 
 from covenant.model import Covenant, EntryKind, FieldSpec, FieldType
+
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", re.ASCII)
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,10 +47,10 @@ def _check_value(covenant: Covenant, spec: FieldSpec, value: Any) -> str | None:
             return f"longer than {spec.max_length} characters"
     elif spec.type is FieldType.DATE:
         try:
+            if not _DATE.fullmatch(value):
+                raise ValueError(value)
             dt.date.fromisoformat(value)
         except ValueError:
-            return "must be a date as YYYY-MM-DD"
-        if len(value) != 10:
             return "must be a date as YYYY-MM-DD"
     elif spec.type is FieldType.CHOICE:
         if value not in spec.choices:

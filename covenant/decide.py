@@ -21,7 +21,8 @@ The rules, in the order they are applied:
      for criminal-justice parties (art. 5: not passed on without the public prosecutor's consent).
    * the audit trail: only privacy officers.
    * the care team: a field director, or the client's own linked client manager.
-   * the gateway's administration: only the local administrator (beheerder, art. 3), never by token.
+   * the gateway's administration: only the local administrator (beheerder, art. 3), who is no staff
+     member of a party, and never by token.
 """
 
 from __future__ import annotations
@@ -162,7 +163,7 @@ def decide(subject: Subject, action: Action, resource: Resource, context: Contex
     if action in _TEAM:
         return _decide_team(subject, resource, context)
     if action in _ADMINISTRATION:
-        if Role.ADMINISTRATOR not in subject.roles:
+        if Role.ADMINISTRATOR not in subject.roles or subject.id is not None:
             return _DENIALS[Reason.ROLE_REQUIRED]
         if action is Action.DEMO_SEED and not context.demo_mode:
             return _DENIALS[Reason.NOT_DEMO_MODE]

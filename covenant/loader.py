@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from covenant.model import (
-    STAFF_ROLES,
     Action,
     Category,
     Code,
@@ -36,8 +35,10 @@ from covenant.model import (
     frozen_mapping,
 )
 
-_CODE = re.compile(r"^[a-z][a-z0-9_-]{0,63}$")
-_DURATION = re.compile(r"^P(?:(?P<years>\d+)Y)?(?:(?P<months>\d+)M)?(?:(?P<weeks>\d+)W)?(?:(?P<days>\d+)D)?$")
+_CODE = re.compile(r"[a-z][a-z0-9_-]{0,63}", re.ASCII)
+_DURATION = re.compile(r"P(?:(?P<years>[0-9]+)Y)?(?:(?P<months>[0-9]+)M)?(?:(?P<weeks>[0-9]+)W)?(?:(?P<days>[0-9]+)D)?",
+                       re.ASCII)
+_DOCUMENT_NAME = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9_.-]*\.toml", re.ASCII)
 _CORE_CATEGORIES = ("ordinary", "special", "criminal")
 _TOP_LEVEL = (
     "covenant",
@@ -78,7 +79,7 @@ def parse_covenant(document: Mapping[str, Any], *, source: str = "<covenant>") -
 
 def parse_duration(text: str) -> Duration:
     """Parse an ISO 8601 calendar duration such as ``P14D``, ``P4W``, ``P1M`` or ``P5Y``."""
-    match = _DURATION.match(text) if isinstance(text, str) else None
+    match = _DURATION.fullmatch(text) if isinstance(text, str) else None
     if not match or text == "P":
         raise ValueError(f"not an ISO 8601 duration of years, months, weeks and days: {text!r}")
     parts = {k: int(v) if v else 0 for k, v in match.groupdict().items()}
@@ -91,13 +92,17 @@ def _read_merged(path: Path, depth: int) -> dict[str, Any]:
             raw = tomllib.load(handle)
     except FileNotFoundError:
         raise CovenantError(path.name, "", "file not found") from None
+    except IsADirectoryError:
+        raise CovenantError(path.name, "", "is a folder, not a covenant document") from None
+    except UnicodeDecodeError:
+        raise CovenantError(path.name, "", "not UTF-8 text") from None
     except tomllib.TOMLDecodeError as exc:
         raise CovenantError(path.name, "", f"not valid TOML: {exc}") from None
     base_name = raw.pop("extends", None)
     if base_name is None:
         return raw
-    if not isinstance(base_name, str) or "/" in base_name or "\\" in base_name:
-        raise CovenantError(path.name, "extends", "must name a document in the same folder")
+    if not isinstance(base_name, str) or not _DOCUMENT_NAME.fullmatch(base_name):
+        raise CovenantError(path.name, "extends", "must name a .toml document in the same folder")
     if depth >= _MAX_EXTENDS_DEPTH:
         raise CovenantError(path.name, "extends", "documents extend each other too deeply")
     merged = _read_merged(path.parent / base_name, depth + 1)
@@ -139,6 +144,8 @@ class _Parser:
             raise self.fail(f"{place}.{key}", "missing" if value is None else "must be a list")
         seen = set()
         for index, item in enumerate(value):
+            if not isinstance(item, str):
+                raise self.fail(f"{place}.{key}[{index}]", f"must be a {what} code (a string)")
             if item not in known:
                 listing = ", ".join(sorted(known))
                 raise self.fail(f"{place}.{key}[{index}]", f"unknown {what} {item!r} (known: {listing})")
@@ -157,7 +164,7 @@ class _Parser:
         if not tables:
             raise self.fail(key, "must define at least one entry")
         for code, value in tables.items():
-            if not _CODE.match(code):
+            if not _CODE.fullmatch(code):
                 raise self.fail(f"{key}.{code}", "code must be lower case letters, digits, '_' or '-'")
             self.table(value, f"{key}.{code}")
         return tables
@@ -281,7 +288,7 @@ class _Parser:
         fields = {}
         for name, spec in fields_table.items():
             fplace = f"{place}.fields.{name}"
-            if not _CODE.match(name):
+            if not _CODE.fullmatch(name):
                 raise self.fail(fplace, "field name must be lower case letters, digits or '_'")
             spec = self.table(spec, fplace)
             self.check_keys(spec, fplace, ("type", "required", "max_length", "choices"))
@@ -318,4 +325,4 @@ def _digest(document: Mapping[str, Any]) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-__all__ = ["CovenantError", "load_covenant", "parse_covenant", "parse_duration", "STAFF_ROLES"]
+__all__ = ["CovenantError", "load_covenant", "parse_covenant", "parse_duration"]

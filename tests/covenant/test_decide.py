@@ -1,0 +1,589 @@
+"""The access decision, rule by rule and in combination, on the demo region covenant."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import itertools
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import policies
+from covenant import (
+    Action,
+    ClientFacts,
+    Context,
+    Covenant,
+    CovenantError,
+    Decision,
+    LinkFacts,
+    Reason,
+    Resource,
+    Role,
+    Subject,
+    decide,
+    load_covenant,
+    may_know_client_exists,
+    parse_covenant,
+)
+from tests.covenant.documents import model_document, region_document
+
+NOW = dt.datetime(2026, 11, 23, 9, 0, tzinfo=dt.UTC)
+MICROSECOND = dt.timedelta(microseconds=1)
+
+REGION = load_covenant(policies.DEMO_REGION)
+SHELTER = "opvang-de-haven"
+GGZ = "ggz-rivierland"
+POLICE = "politie-eenheid-demo"
+MUNICIPALITY = "gemeente-demostad"
+HOUSING = "woonstad-demo"
+
+
+def _with_housing() -> dict[str, Any]:
+    # The demo region has no housing corporation; the matrix needs one (art. 8.1b: ordinary data only).
+    document = region_document()
+    document["parties"][HOUSING] = {"name": "Woonstad Demo", "kind": "housing"}
+    return document
+
+
+REGION_WITH_HOUSING = parse_covenant(_with_housing(), source="region-with-housing.toml")
+
+
+def _without_purpose_roles() -> Covenant:
+    # Every purpose open to every role, so the action's own role rule can be reached on its own.
+    document = region_document()
+    for purpose in document["purposes"].values():
+        purpose.pop("roles", None)
+    return parse_covenant(document, source="open-purposes.toml")
+
+
+OPEN_PURPOSES = _without_purpose_roles()
+
+CLIENT = ClientFacts("client-1")
+STOPPED = ClientFacts("client-1", processing_stopped=True)
+LINK = LinkFacts("link-7", since=NOW - dt.timedelta(days=30))
+ALL_SCOPES = frozenset({"records:read", "records:write", "audit:read", "team:manage"})
+
+
+def staff(party: str | None = SHELTER, *roles: Role, active: bool = True,
+          scopes: frozenset[str] | None = None) -> Subject:
+    return Subject(id="staff-1", party=party, roles=frozenset(roles or {Role.STAFF}), active=active,
+                   scopes=scopes)
+
+
+def ask(subject: Subject, action: Action, *, client: ClientFacts | None = CLIENT,
+        category: str | None = "ordinary", entry_found: bool = True, purpose: str = "wellbeing",
+        link: LinkFacts | None = LINK, now: dt.datetime = NOW, covenant: Covenant = REGION,
+        demo_mode: bool = False) -> Decision:
+    return decide(subject, action, Resource(client=client, category=category, entry_found=entry_found),
+                  Context(covenant=covenant, purpose=purpose, now=now, link=link, demo_mode=demo_mode))
+
+
+def refused(reason: Reason) -> Decision:
+    return Decision(False, reason, None)
+
+
+PERMITTED_BY_LINK = Decision(True, Reason.PERMITTED, "care_link:link-7")
+DAY = dt.timedelta(days=1)
+READ_AND_WRITE = [pytest.param(Action.RECORD_READ, id="read"), pytest.param(Action.RECORD_WRITE, id="write")]
+
+
+# --- records: link, client, entry, category ---------------------------------------------------------
+
+RECORD_CASES = [
+    pytest.param({}, PERMITTED_BY_LINK, id="active-link-permits"),
+    pytest.param({"link": None}, refused(Reason.NOT_LINKED), id="no-link"),
+    # Instrument 2e: access only while linked; a link counts from since up to, not including, until.
+    pytest.param({"link": LinkFacts("link-7", since=NOW + MICROSECOND)}, refused(Reason.LINK_NOT_STARTED),
+                 id="link-not-yet-started"),
+    pytest.param({"link": LinkFacts("link-7", since=NOW)}, PERMITTED_BY_LINK, id="link-starts-now"),
+    pytest.param({"link": LinkFacts("link-7", since=NOW - DAY, until=NOW)},
+                 refused(Reason.LINK_ENDED), id="link-ends-now"),
+    pytest.param({"link": LinkFacts("link-7", since=NOW - DAY, until=NOW), "now": NOW - MICROSECOND},
+                 PERMITTED_BY_LINK, id="link-one-microsecond-before-end"),
+    pytest.param({"link": LinkFacts("link-7", since=NOW - 9 * DAY, until=NOW - 2 * DAY)},
+                 refused(Reason.LINK_ENDED), id="link-ended-before"),
+    pytest.param({"link": LinkFacts("link-7", since=NOW, until=NOW)}, refused(Reason.LINK_ENDED),
+                 id="link-empty"),
+    pytest.param({"link": LinkFacts("link-9", since=NOW - DAY, until=NOW + DAY)},
+                 Decision(True, Reason.PERMITTED, "care_link:link-9"), id="authority-names-the-link"),
+    pytest.param({"client": None}, refused(Reason.CLIENT_UNKNOWN), id="client-unknown"),
+    pytest.param({"client": None, "link": None}, refused(Reason.CLIENT_UNKNOWN),
+                 id="client-unknown-unlinked"),
+    # Art. 14: a justified objection stops processing, but only the linked learn of it.
+    pytest.param({"client": STOPPED}, refused(Reason.PROCESSING_STOPPED), id="processing-stopped"),
+    pytest.param({"client": STOPPED, "link": None}, refused(Reason.NOT_LINKED),
+                 id="processing-stopped-unlinked"),
+    pytest.param({"client": STOPPED, "link": LinkFacts("link-7", since=NOW + MICROSECOND)},
+                 refused(Reason.LINK_NOT_STARTED), id="processing-stopped-link-not-started"),
+    pytest.param({"client": STOPPED, "link": LinkFacts("link-7", since=NOW - 2 * DAY, until=NOW)},
+                 refused(Reason.LINK_ENDED), id="processing-stopped-link-ended"),
+    pytest.param({"client": STOPPED, "entry_found": False, "category": "secret"},
+                 refused(Reason.PROCESSING_STOPPED), id="processing-stopped-before-entry-and-category"),
+    pytest.param({"entry_found": False}, refused(Reason.ENTRY_UNKNOWN), id="entry-unknown"),
+    pytest.param({"entry_found": False, "link": None}, refused(Reason.NOT_LINKED),
+                 id="entry-unknown-unlinked"),
+    pytest.param({"entry_found": False, "category": "secret"}, refused(Reason.ENTRY_UNKNOWN),
+                 id="entry-unknown-before-category"),
+    pytest.param({"category": "secret"}, refused(Reason.CATEGORY_UNKNOWN), id="category-unknown"),
+    pytest.param({"category": None}, refused(Reason.CATEGORY_UNKNOWN), id="category-none"),
+    pytest.param({"category": "secret", "link": None}, refused(Reason.NOT_LINKED),
+                 id="category-unknown-unlinked"),
+    pytest.param({"category": "criminal"}, refused(Reason.CATEGORY_NOT_PERMITTED), id="shelter-criminal"),
+]
+
+
+@pytest.mark.parametrize("action", READ_AND_WRITE)
+@pytest.mark.parametrize(("facts", "expected"), RECORD_CASES)
+def test_record_rules(action: Action, facts: dict[str, Any], expected: Decision) -> None:
+    assert ask(staff(SHELTER), action, **facts) == expected
+
+
+@pytest.mark.parametrize("action", READ_AND_WRITE)
+@pytest.mark.parametrize(("subject", "expected"), [
+    pytest.param(staff("unknown-party"), refused(Reason.PARTY_UNKNOWN), id="party-not-in-covenant"),
+    pytest.param(staff("shelter"), refused(Reason.PARTY_UNKNOWN), id="model-placeholder-party"),
+    pytest.param(staff(None), refused(Reason.PARTY_UNKNOWN), id="no-party"),
+    pytest.param(Subject.administrator(), refused(Reason.PARTY_UNKNOWN), id="administrator"),
+])
+def test_only_parties_of_the_covenant_reach_records(action: Action, subject: Subject,
+                                                    expected: Decision) -> None:
+    assert ask(subject, action) == expected
+
+
+@pytest.mark.parametrize("action", READ_AND_WRITE)
+def test_an_inactive_staff_member_is_refused_before_anything_else(action: Action) -> None:
+    subject = staff("unknown-party", Role.STAFF, active=False, scopes=frozenset())
+    decision = ask(subject, action, client=None, purpose="marketing", link=None, category="secret",
+                   entry_found=False)
+
+    assert decision == refused(Reason.STAFF_INACTIVE)
+    assert ask(staff(SHELTER, active=False), action) == refused(Reason.STAFF_INACTIVE)
+
+
+# --- the matrix (art. 8.1b) and criminal data (art. 5) ----------------------------------------------
+
+# Written out from policies/model-covenant.toml, not read from the loaded covenant.
+RIGHTS = {
+    SHELTER: {"read": {"ordinary", "special"}, "write": {"ordinary", "special"}},
+    GGZ: {"read": {"ordinary", "special"}, "write": {"ordinary", "special"}},
+    POLICE: {"read": {"ordinary", "criminal"}, "write": {"ordinary", "criminal"}},
+    MUNICIPALITY: {"read": {"ordinary", "special"}, "write": {"ordinary", "special"}},
+    HOUSING: {"read": {"ordinary"}, "write": {"ordinary"}},
+}
+MATRIX = [
+    pytest.param(party, right, category, category in rights[right], id=f"{party}-{right}-{category}")
+    for party, rights in RIGHTS.items()
+    for right in ("read", "write")
+    for category in ("ordinary", "special", "criminal")
+]
+
+
+@pytest.mark.parametrize(("party", "right", "category", "granted"), MATRIX)
+def test_the_matrix_of_rights_per_party_kind(party: str, right: str, category: str, granted: bool) -> None:
+    action = Action.RECORD_READ if right == "read" else Action.RECORD_WRITE
+    expected = PERMITTED_BY_LINK if granted else refused(Reason.CATEGORY_NOT_PERMITTED)
+
+    assert ask(staff(party), action, category=category, covenant=REGION_WITH_HOUSING) == expected
+
+
+def test_a_prison_reads_special_data_but_does_not_write_it() -> None:
+    document = model_document()
+    document["parties"] = {"pi-demo": {"name": "PI Demo", "kind": "prison"}}
+    document["covenant"]["controller"] = "pi-demo"
+    covenant = parse_covenant(document)
+
+    read = ask(staff("pi-demo"), Action.RECORD_READ, category="special", covenant=covenant)
+    write = ask(staff("pi-demo"), Action.RECORD_WRITE, category="special", covenant=covenant)
+
+    assert (read, write) == (PERMITTED_BY_LINK, refused(Reason.CATEGORY_NOT_PERMITTED))
+
+
+NOT_CRIMINAL_JUSTICE = [code for code, kind in model_document()["party_kinds"].items()
+                        if not kind["criminal_justice"]]
+
+
+@pytest.mark.parametrize("right", ["read", "write"])
+@pytest.mark.parametrize("kind", NOT_CRIMINAL_JUSTICE)
+def test_no_covenant_grants_criminal_data_to_a_party_outside_criminal_justice(kind: str, right: str) -> None:
+    """Art. 5: criminal data stays with the criminal-justice parties; the loader refuses it to others."""
+    document = model_document()
+    document["party_kinds"][kind][right].append("criminal")
+
+    with pytest.raises(CovenantError) as caught:
+        parse_covenant(document, source="x.toml")
+
+    assert caught.value.place == f"party_kinds.{kind}.{right}"
+
+
+def test_criminal_data_follows_the_criminal_justice_flag_not_the_kind_name() -> None:
+    # A region where probation (criminal justice) reads criminal data and the police, still criminal
+    # justice, does not: the matrix decides among criminal-justice parties.
+    document = region_document()
+    document["parties"]["reclassering-demo"] = {"name": "Reclassering Demo", "kind": "probation"}
+    document["party_kinds"]["police"]["read"] = ["ordinary"]
+    covenant = parse_covenant(document)
+
+    assert ask(staff("reclassering-demo"), Action.RECORD_READ, category="criminal", covenant=covenant) == (
+        PERMITTED_BY_LINK)
+    assert ask(staff(POLICE), Action.RECORD_READ, category="criminal", covenant=covenant) == refused(
+        Reason.CATEGORY_NOT_PERMITTED)
+
+
+@pytest.mark.parametrize("action", READ_AND_WRITE)
+def test_criminal_data_stays_in_criminal_justice_even_if_the_matrix_grants_it(action: Action) -> None:
+    """Art. 5 on its own: decide does not rely on the loader alone to keep criminal data where it is."""
+    shelter = REGION.party_kinds["shelter"]
+    granted = dataclasses.replace(shelter, read=shelter.read | {"criminal"},
+                                  write=shelter.write | {"criminal"})
+    covenant = dataclasses.replace(REGION, party_kinds={**REGION.party_kinds, "shelter": granted})
+
+    assert ask(staff(SHELTER), action, category="criminal", covenant=covenant) == refused(
+        Reason.CRIMINAL_DATA_RESTRICTED)
+    assert ask(staff(SHELTER), action, category="special", covenant=covenant) == PERMITTED_BY_LINK
+    assert ask(staff(POLICE), action, category="criminal", covenant=covenant) == PERMITTED_BY_LINK
+
+
+# --- purposes (art. 4) ------------------------------------------------------------------------------
+
+PURPOSE_CASES = [
+    pytest.param(staff(), Action.RECORD_READ, "marketing", refused(Reason.PURPOSE_UNKNOWN),
+                 id="unknown-read"),
+    pytest.param(staff(), Action.RECORD_WRITE, "", refused(Reason.PURPOSE_UNKNOWN), id="empty-write"),
+    pytest.param(staff(), Action.RECORD_READ, "Wellbeing", refused(Reason.PURPOSE_UNKNOWN),
+                 id="case-matters"),
+    pytest.param(staff(SHELTER, Role.FIELD_DIRECTOR), Action.RECORD_READ, "statistics",
+                 refused(Reason.PURPOSE_NOT_FOR_ACTION), id="statistics-read"),
+    pytest.param(staff(SHELTER, Role.PRIVACY_OFFICER), Action.RECORD_WRITE, "oversight",
+                 refused(Reason.PURPOSE_NOT_FOR_ACTION), id="oversight-write"),
+    pytest.param(staff(SHELTER, Role.CLIENT_MANAGER), Action.RECORD_WRITE, "subject_rights",
+                 refused(Reason.PURPOSE_NOT_FOR_ACTION), id="subject-rights-write"),
+    pytest.param(staff(SHELTER, Role.CLIENT_MANAGER), Action.RECORD_READ, "case_management",
+                 refused(Reason.PURPOSE_NOT_FOR_ACTION), id="case-management-read"),
+    pytest.param(staff(), Action.RECORD_READ, "subject_rights", refused(Reason.ROLE_NOT_FOR_PURPOSE),
+                 id="subject-rights-by-staff"),
+    pytest.param(staff(SHELTER, Role.PROSECUTOR), Action.RECORD_READ, "subject_rights",
+                 refused(Reason.ROLE_NOT_FOR_PURPOSE), id="subject-rights-by-prosecutor"),
+    pytest.param(staff(SHELTER, Role.CLIENT_MANAGER), Action.RECORD_READ, "subject_rights", PERMITTED_BY_LINK,
+                 id="subject-rights-by-client-manager"),
+    pytest.param(staff(SHELTER, Role.STAFF, Role.PRIVACY_OFFICER), Action.RECORD_READ, "subject_rights",
+                 PERMITTED_BY_LINK, id="subject-rights-one-role-suffices"),
+    pytest.param(staff(), Action.RECORD_WRITE, "housing", PERMITTED_BY_LINK, id="housing-write"),
+    pytest.param(staff(), Action.RECORD_READ, "nuisance_reduction", PERMITTED_BY_LINK, id="nuisance-read"),
+    pytest.param(staff(), Action.RECORD_READ, "income", PERMITTED_BY_LINK, id="income-read"),
+]
+
+
+@pytest.mark.parametrize(("subject", "action", "purpose", "expected"), PURPOSE_CASES)
+def test_purpose_binding(subject: Subject, action: Action, purpose: str, expected: Decision) -> None:
+    assert ask(subject, action, purpose=purpose) == expected
+
+
+@pytest.mark.parametrize("action", READ_AND_WRITE)
+def test_the_purpose_is_checked_before_the_record(action: Action) -> None:
+    decision = ask(staff("unknown-party"), action, purpose="marketing", client=None, link=None)
+
+    assert decision == refused(Reason.PURPOSE_UNKNOWN)
+
+
+# --- scopes -----------------------------------------------------------------------------------------
+
+AS_PRIVACY_OFFICER = Decision(True, Reason.PERMITTED, "role:privacy_officer")
+AS_FIELD_DIRECTOR = Decision(True, Reason.PERMITTED, "role:field_director")
+AS_CLIENT_MANAGER = Decision(True, Reason.PERMITTED, "role:client_manager")
+
+SCOPE_CASES = [
+    pytest.param(staff(scopes=frozenset({"records:write"})), Action.RECORD_READ, "wellbeing",
+                 refused(Reason.SCOPE_MISSING), id="read-without-records-read"),
+    pytest.param(staff(scopes=frozenset({"records:read"})), Action.RECORD_READ, "wellbeing",
+                 PERMITTED_BY_LINK, id="read-with-records-read"),
+    pytest.param(staff(scopes=frozenset({"records:read"})), Action.RECORD_WRITE, "wellbeing",
+                 refused(Reason.SCOPE_MISSING), id="write-without-records-write"),
+    pytest.param(staff(scopes=frozenset({"records:write"})), Action.RECORD_WRITE, "wellbeing",
+                 PERMITTED_BY_LINK, id="write-with-records-write"),
+    pytest.param(staff(scopes=frozenset()), Action.RECORD_READ, "wellbeing", refused(Reason.SCOPE_MISSING),
+                 id="token-without-scopes"),
+    pytest.param(staff(SHELTER, Role.PRIVACY_OFFICER, scopes=frozenset({"records:read"})), Action.AUDIT_READ,
+                 "oversight", refused(Reason.SCOPE_MISSING), id="audit-without-audit-read"),
+    pytest.param(staff(SHELTER, Role.PRIVACY_OFFICER, scopes=frozenset({"audit:read"})), Action.AUDIT_READ,
+                 "oversight", AS_PRIVACY_OFFICER, id="audit-with-audit-read"),
+    pytest.param(staff(MUNICIPALITY, Role.FIELD_DIRECTOR, scopes=ALL_SCOPES - {"team:manage"}),
+                 Action.CLIENT_REGISTER, "case_management", refused(Reason.SCOPE_MISSING),
+                 id="register-without-team-manage"),
+    pytest.param(staff(MUNICIPALITY, Role.FIELD_DIRECTOR, scopes=frozenset({"team:manage"})),
+                 Action.CLIENT_REGISTER, "case_management", AS_FIELD_DIRECTOR,
+                 id="register-with-team-manage"),
+    pytest.param(staff(MUNICIPALITY, Role.FIELD_DIRECTOR, scopes=frozenset({"records:read", "audit:read"})),
+                 Action.LINK_GRANT, "case_management", refused(Reason.SCOPE_MISSING),
+                 id="grant-without-team-manage"),
+    pytest.param(staff(MUNICIPALITY, Role.FIELD_DIRECTOR, scopes=frozenset({"audit:read"})),
+                 Action.LINK_END, "case_management", refused(Reason.SCOPE_MISSING),
+                 id="end-without-team-manage"),
+    pytest.param(staff(MUNICIPALITY, Role.FIELD_DIRECTOR, scopes=frozenset({"team:manage"})),
+                 Action.LINK_END, "case_management", AS_FIELD_DIRECTOR, id="end-with-team-manage"),
+    # The scope is checked before the purpose and the record.
+    pytest.param(staff("unknown-party", scopes=frozenset()), Action.RECORD_WRITE, "marketing",
+                 refused(Reason.SCOPE_MISSING), id="scope-before-purpose"),
+]
+
+
+@pytest.mark.parametrize(("subject", "action", "purpose", "expected"), SCOPE_CASES)
+def test_scopes(subject: Subject, action: Action, purpose: str, expected: Decision) -> None:
+    assert ask(subject, action, purpose=purpose) == expected
+
+
+# --- the gateway's administration (art. 3, 8.2) ----------------------------------------------------
+
+ADMINISTRATION = [Action.TOKEN_ISSUE, Action.KEYS_ROTATE, Action.AUDIT_VERIFY, Action.DEMO_SEED,
+                  Action.SERVICE_START]
+ADMINISTRATION_IDS = [str(action) for action in ADMINISTRATION]
+TOKEN_ADMINISTRATOR = Subject(id=None, party=None, roles=frozenset({Role.ADMINISTRATOR}), scopes=ALL_SCOPES)
+
+
+@pytest.mark.parametrize("action", ADMINISTRATION, ids=ADMINISTRATION_IDS)
+def test_administration_is_never_done_by_token(action: Action) -> None:
+    assert ask(TOKEN_ADMINISTRATOR, action, purpose="covenant_administration", demo_mode=True) == refused(
+        Reason.ROLE_REQUIRED)
+    assert ask(staff(MUNICIPALITY, Role.FIELD_DIRECTOR, scopes=ALL_SCOPES), action,
+               purpose="covenant_administration", demo_mode=True) == refused(Reason.ROLE_REQUIRED)
+
+
+@pytest.mark.parametrize("action", ADMINISTRATION, ids=ADMINISTRATION_IDS)
+def test_the_local_administrator_administers(action: Action) -> None:
+    decision = ask(Subject.administrator(), action, purpose="covenant_administration", demo_mode=True)
+
+    assert decision == Decision(True, Reason.PERMITTED, "role:administrator")
+
+
+def test_a_staff_member_holding_the_administrator_role_is_still_no_administrator() -> None:
+    # The beheerder of art. 3 is the local operator, not a party's staff member.
+    subject = Subject(id="staff-1", party=SHELTER, roles=frozenset({Role.ADMINISTRATOR}))
+    assert ask(subject, Action.KEYS_ROTATE, purpose="covenant_administration") == refused(Reason.ROLE_REQUIRED)
+
+
+def test_demo_data_is_seeded_only_in_demo_mode() -> None:
+    assert ask(Subject.administrator(), Action.DEMO_SEED, purpose="covenant_administration") == refused(
+        Reason.NOT_DEMO_MODE)
+    assert ask(Subject.administrator(), Action.SERVICE_START, purpose="covenant_administration") == Decision(
+        True, Reason.PERMITTED, "role:administrator")
+
+
+@pytest.mark.parametrize(("subject", "purpose", "covenant", "expected"), [
+    pytest.param(Subject.administrator(), "wellbeing", REGION, refused(Reason.PURPOSE_NOT_FOR_ACTION),
+                 id="administrator-wrong-purpose"),
+    pytest.param(staff(MUNICIPALITY, Role.FIELD_DIRECTOR), "covenant_administration", REGION,
+                 refused(Reason.ROLE_NOT_FOR_PURPOSE), id="field-director-states-administration"),
+    pytest.param(staff(MUNICIPALITY, Role.FIELD_DIRECTOR), "covenant_administration", OPEN_PURPOSES,
+                 refused(Reason.ROLE_REQUIRED), id="field-director-open-purpose"),
+    pytest.param(staff(SHELTER, *[role for role in Role if role is not Role.ADMINISTRATOR]),
+                 "covenant_administration", OPEN_PURPOSES, refused(Reason.ROLE_REQUIRED),
+                 id="every-staff-role"),
+])
+def test_administration_needs_the_administrator(subject: Subject, purpose: str, covenant: Covenant,
+                                                expected: Decision) -> None:
+    assert ask(subject, Action.TOKEN_ISSUE, purpose=purpose, covenant=covenant) == expected
+
+
+@pytest.mark.parametrize(("purpose", "covenant", "expected"), [
+    pytest.param("covenant_administration", REGION, refused(Reason.PURPOSE_NOT_FOR_ACTION),
+                 id="administration"),
+    pytest.param("oversight", REGION, refused(Reason.ROLE_NOT_FOR_PURPOSE), id="oversight"),
+    pytest.param("oversight", OPEN_PURPOSES, refused(Reason.ROLE_REQUIRED), id="oversight-open-purpose"),
+])
+def test_the_administrator_does_not_read_the_audit_trail(purpose: str, covenant: Covenant,
+                                                         expected: Decision) -> None:
+    assert ask(Subject.administrator(), Action.AUDIT_READ, purpose=purpose, covenant=covenant) == expected
+
+
+# --- the audit trail, the care team and the register ----------------------------------------------
+
+
+@pytest.mark.parametrize(("subject", "purpose", "covenant", "expected"), [
+    pytest.param(staff(SHELTER, Role.PRIVACY_OFFICER), "oversight", REGION, AS_PRIVACY_OFFICER,
+                 id="oversight"),
+    pytest.param(staff(SHELTER, Role.PRIVACY_OFFICER), "subject_rights", REGION, AS_PRIVACY_OFFICER,
+                 id="subject-rights"),
+    pytest.param(staff(SHELTER, Role.PRIVACY_OFFICER), "wellbeing", REGION,
+                 refused(Reason.PURPOSE_NOT_FOR_ACTION), id="wellbeing"),
+    pytest.param(staff(MUNICIPALITY, Role.FIELD_DIRECTOR), "subject_rights", REGION,
+                 refused(Reason.ROLE_REQUIRED), id="field-director"),
+    pytest.param(staff(SHELTER, Role.CLIENT_MANAGER), "subject_rights", REGION, refused(Reason.ROLE_REQUIRED),
+                 id="client-manager"),
+    pytest.param(staff(SHELTER), "oversight", REGION, refused(Reason.ROLE_NOT_FOR_PURPOSE), id="staff"),
+    pytest.param(staff(SHELTER, Role.PROSECUTOR), "oversight", OPEN_PURPOSES, refused(Reason.ROLE_REQUIRED),
+                 id="prosecutor-open-purpose"),
+])
+def test_only_privacy_officers_read_the_audit_trail(subject: Subject, purpose: str, covenant: Covenant,
+                                                    expected: Decision) -> None:
+    assert ask(subject, Action.AUDIT_READ, purpose=purpose, covenant=covenant) == expected
+
+
+TEAM_CASES = [
+    pytest.param(staff(MUNICIPALITY, Role.FIELD_DIRECTOR), {"link": None}, AS_FIELD_DIRECTOR,
+                 id="field-director-unlinked"),
+    pytest.param(staff(MUNICIPALITY, Role.FIELD_DIRECTOR), {"client": STOPPED, "link": None},
+                 AS_FIELD_DIRECTOR, id="field-director-stopped-client"),
+    pytest.param(staff(MUNICIPALITY, Role.FIELD_DIRECTOR), {"client": None}, refused(Reason.CLIENT_UNKNOWN),
+                 id="field-director-client-unknown"),
+    pytest.param(staff(MUNICIPALITY, Role.FIELD_DIRECTOR, Role.CLIENT_MANAGER), {"link": None},
+                 AS_FIELD_DIRECTOR, id="field-director-and-client-manager"),
+    pytest.param(staff(SHELTER, Role.CLIENT_MANAGER), {}, PERMITTED_BY_LINK, id="client-manager-linked"),
+    pytest.param(staff(SHELTER, Role.CLIENT_MANAGER), {"link": None}, refused(Reason.NOT_LINKED),
+                 id="client-manager-unlinked"),
+    pytest.param(staff(SHELTER, Role.CLIENT_MANAGER), {"link": LinkFacts("link-7", since=NOW + MICROSECOND)},
+                 refused(Reason.LINK_NOT_STARTED), id="client-manager-link-not-started"),
+    pytest.param(staff(SHELTER, Role.CLIENT_MANAGER),
+                 {"link": LinkFacts("link-7", since=NOW - 3 * DAY, until=NOW)},
+                 refused(Reason.LINK_ENDED), id="client-manager-link-ended"),
+    pytest.param(staff(SHELTER, Role.CLIENT_MANAGER), {"client": None}, refused(Reason.CLIENT_UNKNOWN),
+                 id="client-manager-client-unknown"),
+    pytest.param(staff(SHELTER), {}, refused(Reason.ROLE_NOT_FOR_PURPOSE), id="staff"),
+    pytest.param(staff(SHELTER, Role.PRIVACY_OFFICER), {}, refused(Reason.ROLE_NOT_FOR_PURPOSE),
+                 id="privacy-officer"),
+    pytest.param(staff(SHELTER), {"covenant": OPEN_PURPOSES}, refused(Reason.ROLE_REQUIRED),
+                 id="staff-open-purpose"),
+    pytest.param(staff(POLICE, Role.PROSECUTOR, Role.PRIVACY_OFFICER), {"covenant": OPEN_PURPOSES},
+                 refused(Reason.ROLE_REQUIRED), id="prosecutor-open-purpose"),
+    pytest.param(staff(SHELTER, Role.CLIENT_MANAGER), {"purpose": "wellbeing"},
+                 refused(Reason.PURPOSE_NOT_FOR_ACTION), id="wrong-purpose"),
+]
+
+
+@pytest.mark.parametrize("action", [pytest.param(Action.LINK_GRANT, id="grant"),
+                                    pytest.param(Action.LINK_END, id="end")])
+@pytest.mark.parametrize(("subject", "facts", "expected"), TEAM_CASES)
+def test_the_care_team_is_managed_by_a_field_director_or_the_linked_client_manager(
+        action: Action, subject: Subject, facts: dict[str, Any], expected: Decision) -> None:
+    assert ask(subject, action, **{"purpose": "case_management", **facts}) == expected
+
+
+@pytest.mark.parametrize(("subject", "covenant", "expected"), [
+    pytest.param(staff(MUNICIPALITY, Role.FIELD_DIRECTOR), REGION, AS_FIELD_DIRECTOR, id="field-director"),
+    pytest.param(staff(SHELTER, Role.CLIENT_MANAGER), REGION, AS_CLIENT_MANAGER, id="client-manager"),
+    pytest.param(staff(MUNICIPALITY, Role.CLIENT_MANAGER, Role.FIELD_DIRECTOR), REGION, AS_FIELD_DIRECTOR,
+                 id="both"),
+    pytest.param(staff(SHELTER), REGION, refused(Reason.ROLE_NOT_FOR_PURPOSE), id="staff"),
+    pytest.param(staff(SHELTER), OPEN_PURPOSES, refused(Reason.ROLE_REQUIRED), id="staff-open-purpose"),
+    pytest.param(staff(SHELTER, Role.PRIVACY_OFFICER), OPEN_PURPOSES, refused(Reason.ROLE_REQUIRED),
+                 id="privacy-officer-open-purpose"),
+])
+def test_clients_are_registered_by_client_managers_and_field_directors(subject: Subject, covenant: Covenant,
+                                                                        expected: Decision) -> None:
+    assert ask(subject, Action.CLIENT_REGISTER, purpose="case_management", client=None, link=None,
+               covenant=covenant) == expected
+
+
+@pytest.mark.parametrize(("subject", "knows"), [
+    pytest.param(staff(MUNICIPALITY, Role.FIELD_DIRECTOR), True, id="field-director"),
+    pytest.param(staff(MUNICIPALITY, Role.STAFF, Role.FIELD_DIRECTOR), True, id="field-director-and-staff"),
+    pytest.param(staff(SHELTER, Role.CLIENT_MANAGER), False, id="client-manager"),
+    pytest.param(staff(SHELTER, Role.PRIVACY_OFFICER), False, id="privacy-officer"),
+    pytest.param(staff(POLICE, Role.PROSECUTOR), False, id="prosecutor"),
+    pytest.param(staff(SHELTER), False, id="staff"),
+    pytest.param(Subject.administrator(), False, id="administrator"),
+])
+def test_only_field_directors_learn_whether_a_client_exists(subject: Subject, knows: bool) -> None:
+    """Instrument 6: field directors keep the client register; to others an unknown client is unlinked."""
+    assert may_know_client_exists(subject) is knows
+
+
+# --- property: decide agrees with the rules written out plainly ------------------------------------
+
+# The oracle reads its facts from the document (TOML), not from the loaded covenant.
+DOCUMENT = _with_housing()
+KIND_OF_PARTY = {code: party["kind"] for code, party in DOCUMENT["parties"].items()}
+KINDS = DOCUMENT["party_kinds"]
+PURPOSES = DOCUMENT["purposes"]
+CATEGORIES = set(DOCUMENT["categories"])
+SCOPE_FOR = {"record.read": "records:read", "record.write": "records:write"}
+RIGHT_FOR = {"record.read": "read", "record.write": "write"}
+
+
+def oracle(subject: Subject, action: str, client: ClientFacts | None, category: str | None, entry_found: bool,
+           purpose: str, link: LinkFacts | None, now: dt.datetime) -> tuple[bool, str, str | None]:
+    """The record rules in the order the decide module and COVENANT.md state them."""
+    def no(reason: str) -> tuple[bool, str, None]:
+        return False, reason, None
+
+    if not subject.active:
+        return no("staff_inactive")
+    if subject.scopes is not None and SCOPE_FOR[action] not in subject.scopes:
+        return no("scope_missing")
+    # Art. 4: a purpose of the covenant, for this action, stated in one of its roles.
+    if purpose not in PURPOSES:
+        return no("purpose_unknown")
+    if action not in PURPOSES[purpose]["actions"]:
+        return no("purpose_not_for_action")
+    purpose_roles = set(PURPOSES[purpose].get("roles", []))
+    if purpose_roles and not purpose_roles & {role.value for role in subject.roles}:
+        return no("role_not_for_purpose")
+    if subject.party not in KIND_OF_PARTY:
+        return no("party_unknown")
+    kind = KINDS[KIND_OF_PARTY[subject.party]]
+    if client is None:
+        return no("client_unknown")
+    # Instrument 2e: only while linked, from since up to but not including until.
+    if link is None:
+        return no("not_linked")
+    if now < link.since:
+        return no("link_not_started")
+    if link.until is not None and not now < link.until:
+        return no("link_ended")
+    # Art. 14, told only to the linked.
+    if client.processing_stopped:
+        return no("processing_stopped")
+    if not entry_found:
+        return no("entry_unknown")
+    if category not in CATEGORIES:
+        return no("category_unknown")
+    if category not in kind[RIGHT_FOR[action]]:  # art. 8.1b
+        return no("category_not_permitted")
+    if category == "criminal" and not kind["criminal_justice"]:  # art. 5
+        return no("criminal_data_restricted")
+    return True, "permitted", f"care_link:{link.id}"
+
+
+OFFSETS = [dt.timedelta(days=-400), dt.timedelta(days=-1), -MICROSECOND, dt.timedelta(0), MICROSECOND,
+           dt.timedelta(days=1)]
+# Each draw picks from a list written out here (one choice per fact keeps 2000 examples fast); the lists
+# repeat the ordinary case so that most examples get past the early refusals to the later rules.
+LINKS = [None] + [
+    LinkFacts(f"link-{number}", since=NOW + since, until=None if until is None else NOW + until)
+    for number, (since, until) in enumerate(itertools.product(OFFSETS, [None, *OFFSETS]))
+] + [LinkFacts(f"link-open-{days}", since=NOW - dt.timedelta(days=days)) for days in range(1, 30)]
+ROLE_SETS = [frozenset(chosen) for size in range(len(Role) + 1)
+             for chosen in itertools.combinations(Role, size)]
+SCOPE_SETS = [frozenset(chosen) for size in range(len(ALL_SCOPES) + 1)
+              for chosen in itertools.combinations(sorted(ALL_SCOPES), size)]
+RECORD_PURPOSES = ["wellbeing", "income", "housing", "nuisance_reduction"]
+subjects = st.builds(
+    Subject,
+    id=st.just("staff-1"),
+    party=st.sampled_from([*DOCUMENT["parties"], "unknown-party", None]),
+    roles=st.sampled_from(ROLE_SETS),
+    active=st.sampled_from([True] * 9 + [False]),
+    scopes=st.sampled_from([None] * 20 + SCOPE_SETS),
+)
+
+
+@settings(max_examples=2000, deadline=None, database=None)
+@given(
+    subject=subjects,
+    action=st.sampled_from([Action.RECORD_READ, Action.RECORD_WRITE]),
+    client=st.sampled_from([CLIENT] * 4 + [STOPPED, None]),
+    category=st.sampled_from([*DOCUMENT["categories"]] * 3 + ["secret", None]),
+    entry_found=st.sampled_from([True] * 4 + [False]),
+    purpose=st.sampled_from(RECORD_PURPOSES * 3 + [*DOCUMENT["purposes"], "marketing"]),
+    link=st.sampled_from(LINKS),
+)
+def test_record_decisions_follow_the_rules(subject: Subject, action: Action, client: ClientFacts | None,
+                                           category: str | None, entry_found: bool, purpose: str,
+                                           link: LinkFacts | None) -> None:
+    decision = decide(subject, action, Resource(client=client, category=category, entry_found=entry_found),
+                      Context(covenant=REGION_WITH_HOUSING, purpose=purpose, now=NOW, link=link))
+
+    expected = oracle(subject, action.value, client, category, entry_found, purpose, link, NOW)
+    assert (decision.allowed, decision.reason.value, decision.authority) == expected
