@@ -3,19 +3,25 @@
 A request's unit of work (the data it changes, if any, and its audit events) is committed in one
 database transaction, and the request is answered only after that commit: nothing is returned or
 changed without its event (fail closed). Committing one transaction per request caps throughput at
-the disk's fsync rate, so concurrent requests share a transaction: the first to arrive becomes the
-leader and commits everything queued behind it, each unit of work in its own savepoint so that one
-failing write does not undo the others (leader/follower group commit).
+the disk's fsync rate, so units share transactions: one writer thread takes everything queued since
+its last commit and commits it together, each unit in its own savepoint so that one failing write
+does not undo the others (group commit).
+
+Callers wait on a future: a thread blocks on it (:meth:`GroupCommitter.commit`), a coroutine awaits
+it (:meth:`GroupCommitter.commit_async`) without occupying a worker thread.
 
 The chain position is read inside the committing transaction under a lock that spans processes
 (SQLite's write lock, taken by ``BEGIN IMMEDIATE``; a PostgreSQL advisory transaction lock), so
-several gateway instances can append to one trail.
+several gateway instances, and the CLI beside a running gateway, can append to one trail.
 """
 
 from __future__ import annotations
 
+import asyncio
 import threading
-from dataclasses import dataclass, field, fields
+from collections import deque
+from concurrent.futures import Future, InvalidStateError
+from dataclasses import dataclass, fields
 from typing import Any, Callable, Sequence
 
 import structlog
@@ -30,6 +36,11 @@ log = structlog.get_logger(__name__)
 # An arbitrary, fixed key for pg_advisory_xact_lock: "audit" in ASCII.
 _PG_CHAIN_LOCK = 0x6175646974
 _DRAFT_FIELDS = tuple(f.name for f in fields(EventDraft))
+# Built once: constructing a statement costs more than running it on this path.
+_HEAD = select(AuditEvent.__table__.c.seq, AuditEvent.__table__.c.hash).order_by(
+    AuditEvent.__table__.c.seq.desc()).limit(1)
+_APPEND = insert(AuditEvent.__table__)
+_LOCK = text("SELECT pg_advisory_xact_lock(:key)").bindparams(key=_PG_CHAIN_LOCK)
 
 
 class AuditUnavailable(RuntimeError):
@@ -49,76 +60,88 @@ class UnitOfWork:
 
 
 @dataclass(slots=True)
-class _Pending:
-    work: UnitOfWork
-    done: bool = False
-    result: Any = None
-    error: BaseException | None = None
-    sealed: list[SealedEvent] = field(default_factory=list)
-
-
-@dataclass(slots=True)
 class Committed:
     result: Any
     sealed: list[SealedEvent]
 
 
 class GroupCommitter:
-    """Commits units of work, several per transaction, in the order they arrive."""
+    """Commits units of work, several per transaction, in the order they arrive, on one thread."""
 
     def __init__(self, engine: Engine, *, max_batch: int = 256) -> None:
         self._engine = engine
         self._max_batch = max_batch
-        self._cond = threading.Condition()
-        self._queue: list[_Pending] = []
-        self._leading = False
         self._postgres = engine.dialect.name == "postgresql"
+        self._cond = threading.Condition()
+        self._queue: deque[tuple[UnitOfWork, Future]] = deque()
+        self._thread: threading.Thread | None = None
+        self._closed = False
+
+    def submit(self, work: UnitOfWork) -> Future:
+        """Queue ``work``; the future resolves to :class:`Committed` once it is durable.
+
+        It fails with what ``apply`` raised (the unit's events are then committed as errors), or
+        with :class:`AuditUnavailable` when the transaction itself failed (nothing was committed).
+        """
+        future: Future = Future()
+        with self._cond:
+            if self._closed:
+                raise AuditUnavailable("the audit writer is closed")
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._write, name="audit-writer", daemon=True)
+                self._thread.start()
+            self._queue.append((work, future))
+            self._cond.notify()
+        return future
 
     def commit(self, work: UnitOfWork) -> Committed:
-        """Commit ``work`` durably and return what its ``apply`` returned; blocks until then.
+        """Commit ``work`` durably; blocks the calling thread until then."""
+        return self.submit(work).result()
 
-        Raises what ``apply`` raised (its events are committed as errors), or
-        :class:`AuditUnavailable` when the transaction itself failed (nothing was committed).
+    async def commit_async(self, work: UnitOfWork) -> Committed:
+        """Commit ``work`` durably; the coroutine waits, no worker thread does.
+
+        Shielded: a caller that goes away (a client that disconnects) does not take its unit out
+        of the trail; what was attempted is recorded all the same.
         """
-        pending = _Pending(work)
-        with self._cond:
-            self._queue.append(pending)
-            while not pending.done:
-                if self._leading:
-                    self._cond.wait()
-                    continue
-                self._leading = True
-                batch = self._queue[: self._max_batch]
-                del self._queue[: self._max_batch]
-                self._cond.release()
-                try:
-                    self._run(batch)
-                finally:
-                    self._cond.acquire()
-                    self._leading = False
-                    self._cond.notify_all()
-        if pending.error is not None:
-            raise pending.error
-        return Committed(pending.result, pending.sealed)
+        return await asyncio.shield(asyncio.wrap_future(self.submit(work)))
 
-    def _run(self, batch: list[_Pending]) -> None:
+    def close(self) -> None:
+        """Commit what is queued, then stop the writer thread."""
+        with self._cond:
+            self._closed = True
+            self._cond.notify()
+            thread = self._thread
+        if thread is not None:
+            thread.join()
+
+    def _write(self) -> None:
+        while True:
+            with self._cond:
+                while not self._queue and not self._closed:
+                    self._cond.wait()
+                if not self._queue:
+                    return
+                batch = [self._queue.popleft() for _ in range(min(len(self._queue), self._max_batch))]
+            self._run(batch)
+
+    def _run(self, batch: list[tuple[UnitOfWork, Future]]) -> None:
+        outcomes: list[tuple[Future, Any, BaseException | None, list[SealedEvent]]] = []
         try:
             with self._engine.connect() as conn, conn.begin():
                 if self._postgres:
-                    conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_CHAIN_LOCK})
-                head = conn.execute(
-                    select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)
-                ).first()
+                    conn.execute(_LOCK)
+                head = conn.execute(_HEAD).first()
                 seq, prev = (head.seq, head.hash) if head else (0, GENESIS)
                 rows = []
-                for pending in batch:
-                    events = pending.work.events
-                    if pending.work.apply is not None:
+                for work, future in batch:
+                    events, result, error, sealed = work.events, None, None, []
+                    if work.apply is not None:
                         try:
                             with conn.begin_nested():
-                                pending.result = pending.work.apply(conn)
+                                result = work.apply(conn)
                         except Exception as exc:  # the unit's own refusal or constraint: record it, carry on
-                            pending.error = exc
+                            error = exc
                             events = [event.failed("write_failed") for event in events]
                     for event in events:
                         seq += 1
@@ -128,16 +151,27 @@ class GroupCommitter:
                         prev = link(prev, values)
                         values["hash"] = prev
                         rows.append(values)
-                        pending.sealed.append(SealedEvent(seq=seq, id=event.id, hash=prev))
+                        sealed.append(SealedEvent(seq=seq, id=event.id, hash=prev))
+                    outcomes.append((future, result, error, sealed))
                 if rows:
-                    conn.execute(insert(AuditEvent), rows)
+                    conn.execute(_APPEND, rows)
         except Exception as exc:
             log.error("audit_commit_failed", error=type(exc).__name__, units=len(batch))
-            failure = AuditUnavailable("the audit trail could not be written")
-            failure.__cause__ = exc
-            for pending in batch:
-                pending.error = failure
-                pending.sealed = []
-        finally:
-            for pending in batch:
-                pending.done = True
+            for _, future in batch:
+                failure = AuditUnavailable("the audit trail could not be written")
+                failure.__cause__ = exc
+                _settle(future, error=failure)
+            return
+        for future, result, error, sealed in outcomes:
+            _settle(future, result=Committed(result, sealed), error=error)
+
+
+def _settle(future: Future, *, result: Any = None, error: BaseException | None = None) -> None:
+    """Resolve a caller's future; one that was cancelled meanwhile must not stop the writer."""
+    try:
+        if error is not None:
+            future.set_exception(error)
+        else:
+            future.set_result(result)
+    except InvalidStateError:
+        pass

@@ -3,6 +3,9 @@
 Every client-scoped read and write loads its facts here, so that access is judged in one place:
 whether the client exists, its pseudonym and status, the acting staff member's latest care-team
 link to it, and (for one entry) the entry's row. ``covenant.decide`` then judges them.
+
+This is the hot path of every request, so the statement is built once, with bound parameters, and
+run through Core: building a SELECT of this shape costs more than running it.
 """
 
 from __future__ import annotations
@@ -11,15 +14,57 @@ import datetime as dt
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import and_, literal, select
+from sqlalchemy import Uuid, and_, bindparam, select
 from sqlalchemy.orm import Session
 
+from audit.types import UTCDateTime
 from covenant import ClientFacts, LinkFacts, Resource
 from gateway.care.models import CareLink
 from gateway.clients.models import Client, ClientStatus
 from gateway.records.models import Entry
 
-_LATEST = CareLink.__table__.alias("latest_link")
+_client, _link, _entry = Client.__table__, CareLink.__table__, Entry.__table__
+_latest = _link.alias("latest_link")
+
+_STAFF = bindparam("staff_id", type_=Uuid())
+_NOW = bindparam("now", type_=UTCDateTime())
+
+# The staff member's link to the client that began last, up to now (a correlated subquery).
+_LATEST_LINK = (select(_latest.c.id)
+                .where(_latest.c.client_id == _client.c.id, _latest.c.staff_id == _STAFF, _latest.c.since <= _NOW)
+                .order_by(_latest.c.since.desc())
+                .limit(1)
+                .scalar_subquery())
+
+_ENTRY_COLUMNS = ("id", "kind", "category", "source_party_id", "confidentiality_ground", "purpose", "ciphertext",
+                  "key_version", "created_by", "created_at")
+
+FACTS = (
+    select(_client.c.id, _client.c.pseudonym, _client.c.status, _client.c.informed_at,
+           _link.c.id.label("link_id"), _link.c.since, _link.c.until,
+           *(_entry.c[name].label(f"entry_{name}") for name in _ENTRY_COLUMNS))
+    .select_from(_client)
+    .outerjoin(_link, _link.c.id == _LATEST_LINK)
+    .outerjoin(_entry, and_(_entry.c.id == bindparam("entry_id", type_=Uuid()), _entry.c.client_id == _client.c.id))
+    .where(_client.c.id == bindparam("client_id", type_=Uuid()))
+)
+
+
+@dataclass(frozen=True, slots=True)
+class EntryRow:
+    """An entry as stored: its labels in the clear, its content still encrypted."""
+
+    id: uuid.UUID
+    client_id: uuid.UUID
+    kind: str
+    category: str
+    source_party_id: str
+    confidentiality_ground: str | None
+    purpose: str
+    ciphertext: bytes
+    key_version: int
+    created_by: uuid.UUID
+    created_at: dt.datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,40 +73,29 @@ class AccessFacts:
     pseudonym: str | None
     informed: bool
     link: LinkFacts | None
-    entry: Entry | None
+    entry: EntryRow | None
 
     def resource(self, category: str | None = None, *, entry_expected: bool = False) -> Resource:
         return Resource(client=self.client, category=category,
                         entry_found=self.entry is not None or not entry_expected)
 
 
-def _latest_link(staff_id: uuid.UUID, now: dt.datetime):
-    """The staff member's link to the client that began last, up to now (a correlated subquery)."""
-    return (select(_LATEST.c.id)
-            .where(_LATEST.c.client_id == Client.id, _LATEST.c.staff_id == staff_id, _LATEST.c.since <= now)
-            .order_by(_LATEST.c.since.desc())
-            .limit(1)
-            .scalar_subquery())
+_UNKNOWN_CLIENT = AccessFacts(client=None, pseudonym=None, informed=False, link=None, entry=None)
 
 
 def load_facts(session: Session, *, staff_id: uuid.UUID | None, client_id: uuid.UUID, now: dt.datetime,
                entry_id: uuid.UUID | None = None) -> AccessFacts:
-    link_id = _latest_link(staff_id, now) if staff_id is not None else literal(None)
-    columns = [Client.id, Client.pseudonym, Client.status, Client.informed_at,
-               CareLink.id.label("link_id"), CareLink.since, CareLink.until]
-    statement = (select(*columns).select_from(Client).outerjoin(CareLink, CareLink.id == link_id)
-                 .where(Client.id == client_id))
-    if entry_id is not None:
-        statement = statement.add_columns(Entry).outerjoin(
-            Entry, and_(Entry.id == entry_id, Entry.client_id == Client.id))
-    row = session.execute(statement).first()
+    row = session.connection().execute(FACTS, {"staff_id": staff_id, "now": now, "entry_id": entry_id,
+                                               "client_id": client_id}).first()
     if row is None:
-        return AccessFacts(client=None, pseudonym=None, informed=False, link=None, entry=None)
-    link = LinkFacts(id=str(row.link_id), since=row.since, until=row.until) if row.link_id else None
+        return _UNKNOWN_CLIENT
+    entry = None
+    if row.entry_id is not None:
+        entry = EntryRow(client_id=row.id, **{name: getattr(row, f"entry_{name}") for name in _ENTRY_COLUMNS})
     return AccessFacts(
         client=ClientFacts(id=str(row.id), processing_stopped=row.status == ClientStatus.PROCESSING_STOPPED),
         pseudonym=row.pseudonym,
         informed=row.informed_at is not None,
-        link=link,
-        entry=row.Entry if entry_id is not None else None,
+        link=LinkFacts(id=str(row.link_id), since=row.since, until=row.until) if row.link_id else None,
+        entry=entry,
     )

@@ -63,7 +63,7 @@ def create_db_engine(url: str, *, writer: bool = False, pool_size: int = 20) -> 
 
     @event.listens_for(engine, "begin")
     def _begin(connection) -> None:
-        connection.exec_driver_sql(begin)
+        connection.connection.driver_connection.execute(begin)
 
     return engine
 

@@ -14,7 +14,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.auditlog.router import router as audit_router
-from gateway.deps import access_point, record_invalid_request
+from audit import AuditAction, Outcome
+from gateway.deps import access_point
 from gateway.errors import PROBLEM_BASE, PROBLEM_MEDIA_TYPE, GatewayError
 from gateway.records.router import router as records_router
 from gateway.runtime import Runtime
@@ -99,11 +100,12 @@ def create_app(runtime: Runtime) -> FastAPI:
                             media_type=PROBLEM_MEDIA_TYPE, headers=exc.headers or None)
 
     @app.exception_handler(RequestValidationError)
-    def _invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
         if not getattr(request.state, "invalid_request_recorded", False):
             # A body that is not even JSON is refused before any dependency runs; record it here.
-            record_invalid_request(Transaction(runtime, access_point=access_point(request),
-                                               request_id=request.state.request_id), None)
+            tx = Transaction(runtime, access_point=access_point(request), request_id=request.state.request_id)
+            tx.record(AuditAction.REQUEST_REJECTED, None, outcome=Outcome.DENY, reason="request_invalid")
+            await tx.commit_async()
         # Name the place and the kind of fault, never the value: it may be personal data.
         errors = [{"field": ".".join(str(part) for part in error.get("loc", ())), "problem": error.get("type", "")}
                   for error in exc.errors()]

@@ -78,5 +78,6 @@ class Runtime:
         return self._sessions()
 
     def close(self) -> None:
+        self.committer.close()
         for engine in {self.engine, self.writer_engine, self.keystore_engine}:
             engine.dispose()

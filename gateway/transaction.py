@@ -18,8 +18,18 @@ from sqlalchemy import Connection
 
 from audit import AuditAction, AuditUnavailable, EventDraft, Outcome, UnitOfWork
 from covenant import Action, Context, Decision, LinkFacts, Resource, Subject, decide
-from gateway.errors import AuditUnavailableError
+from gateway.errors import AuditUnavailableError, Unauthenticated
+from gateway.parties import service as parties_service
 from gateway.runtime import Runtime
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """Who a bearer token says is calling, before the gateway has looked them up."""
+
+    staff_id: uuid.UUID
+    scopes: frozenset[str]
+    source_system: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +56,12 @@ class Actor:
     def administrator(cls, source_system: str = "gateway-cli") -> "Actor":
         return cls(subject=Subject.administrator(), source_system=source_system)
 
+    @classmethod
+    def unresolved(cls, caller: Caller) -> "Actor":
+        """The caller as far as the token tells (no party, no roles): for recording early refusals."""
+        return cls(subject=Subject(id=str(caller.staff_id), party=None, roles=frozenset(), scopes=caller.scopes),
+                   source_system=caller.source_system)
+
 
 class Transaction:
     def __init__(self, runtime: Runtime, *, access_point: str, request_id: str | None = None) -> None:
@@ -58,6 +74,20 @@ class Transaction:
         self._session = None
         self._events: list[EventDraft] = []
         self._writes: list[Callable[[Connection], Any]] = []
+
+    def identify(self, caller: Caller) -> Actor:
+        """The calling staff member as they are now (an account switched off is off at once, ASVS 8.3.2).
+
+        Runs on the request's worker thread with the rest of its reads; an id the gateway does not
+        know is refused as unauthenticated, and recorded.
+        """
+        subject = parties_service.subject_by_id(self.session, caller.staff_id, caller.scopes)
+        if subject is None:
+            self.record(AuditAction.AUTH_REJECTED, Actor.unresolved(caller), outcome=Outcome.DENY,
+                        reason="token_subject_unknown")
+            raise Unauthenticated()
+        self.actor = Actor(subject=subject, source_system=caller.source_system)
+        return self.actor
 
     @property
     def session(self):
@@ -106,33 +136,55 @@ class Transaction:
         """Queue a change; it runs inside the committing transaction, with this unit's events."""
         self._writes.append(change)
 
-    def _end_reads(self) -> None:
+    def end_reads(self) -> None:
+        """Give the read connection back; the unit keeps its events and changes."""
         if self._session is not None:
             self._session.close()
             self._session = None
 
-    def commit(self) -> list[Any]:
-        """Write the changes and events in one durable transaction; returns what each change returned."""
-        self._end_reads()
+    def _unit(self) -> UnitOfWork | None:
+        self.end_reads()
         writes, events = self._writes, self._events
         self._writes, self._events = [], []
         if not events and not writes:
-            return []
+            return None
         apply = (lambda conn: [change(conn) for change in writes]) if writes else None
+        return UnitOfWork(events=events, apply=apply)
+
+    def _drop_changes(self, reason: str) -> None:
+        """After a refusal or a failure: the changes go; the events stay, those of attempts that
+        were permitted recorded as errors with ``reason`` (what was permitted did not happen)."""
+        self._writes = []
+        self._events = [event.failed(reason) if event.outcome == Outcome.PERMIT else event for event in self._events]
+
+    def commit(self) -> list[Any]:
+        """Write the changes and events in one durable transaction; returns what each change returned."""
+        unit = self._unit()
+        if unit is None:
+            return []
         try:
-            return self.runtime.committer.commit(UnitOfWork(events=events, apply=apply)).result or []
+            return self.runtime.committer.commit(unit).result or []
+        except AuditUnavailable:
+            raise AuditUnavailableError() from None
+
+    async def commit_async(self) -> list[Any]:
+        """:meth:`commit` for the event loop: waits for the writer without holding a worker thread."""
+        unit = self._unit()
+        if unit is None:
+            return []
+        try:
+            return (await self.runtime.committer.commit_async(unit)).result or []
         except AuditUnavailable:
             raise AuditUnavailableError() from None
 
     def abandon(self, reason: str) -> None:
-        """After a refusal or a failure: drop the changes and commit the events.
-
-        Events of attempts that were permitted are recorded as errors with ``reason``: what was
-        permitted did not happen.
-        """
-        self._writes = []
-        self._events = [event.failed(reason) if event.outcome == Outcome.PERMIT else event for event in self._events]
+        """Drop the changes and commit the events (see :meth:`_drop_changes`)."""
+        self._drop_changes(reason)
         self.commit()
 
+    async def abandon_async(self, reason: str) -> None:
+        self._drop_changes(reason)
+        await self.commit_async()
+
     def close(self) -> None:
-        self._end_reads()
+        self.end_reads()
