@@ -1,0 +1,233 @@
+"""A realistic data set, made through the gateway's own services.
+
+Clients are registered, care teams granted and entries written by the same service functions the
+API calls (``gateway.clients.service``, ``gateway.care.service``, ``gateway.records.service``), so
+every entry is really encrypted with its client's data key, every link is a real ``care_link`` row,
+and the trail holds the events of all of it. Several service calls share one :class:`Transaction`
+(one group commit) to keep seeding fast; the services need what an earlier phase committed (a
+client before its links, a link before the entries written under it), hence the phases.
+
+The same entries are also stored in plaintext in ``bench_plain_entry`` for the unprotected baseline.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+import uuid
+from dataclasses import dataclass, field
+
+from sqlalchemy import insert, select
+
+from audit import AuditAction
+from covenant import Action, Resource, Role
+from gateway.care import service as care_service
+from gateway.clients import service as clients_service
+from gateway.demo import seed_demo
+from gateway.operations import ADMINISTRATION, default_scopes
+from gateway.parties import service as parties_service
+from gateway.parties.models import Staff
+from gateway.records import service as records_service
+from gateway.refusals import refusal
+from gateway.runtime import Runtime
+from gateway.transaction import Actor, Transaction
+
+from bench.plain_app import PlainEntry, create_plain_table
+
+CASE_MANAGEMENT = "case_management"
+READ_PURPOSE = "wellbeing"
+
+# party kind of the demo region -> (how many staff, roles)
+STAFF_PLAN = (
+    ("shelter", 40, (Role.CLIENT_MANAGER,)),
+    ("mental_health", 60, (Role.STAFF,)),
+    ("police", 40, (Role.STAFF,)),
+    ("municipality", 60, (Role.STAFF,)),
+)
+
+_WORDS = ("cliënt", "slaapt", "nachtopvang", "afspraak", "huisarts", "woning", "schulden", "budget", "zus",
+          "contact", "gesprek", "medicatie", "begeleiding", "dagbesteding", "uitkering", "aanvraag", "week",
+          "maandag", "intake", "zorgplan", "doel", "actie", "wijkteam", "verslaving", "herstel", "kamer",
+          "inkomen", "gemeente", "politie", "melding", "overlast", "rustig", "afgesproken", "volgende",
+          "samen", "met", "de", "het", "een", "en", "op", "naar", "voor", "bij", "is", "heeft", "wil", "gaat")
+
+
+def note_text(rng: random.Random, size: int) -> str:
+    words: list[str] = []
+    length = 0
+    while length < size:
+        word = rng.choice(_WORDS)
+        words.append(word)
+        length += len(word) + 1
+    text = " ".join(words)[:size - 1].rstrip()
+    return text[0].upper() + text[1:] + "."
+
+
+@dataclass
+class StaffMember:
+    id: uuid.UUID
+    party: str
+    kind: str
+    roles: tuple[Role, ...]
+    actor: Actor
+
+
+@dataclass
+class SeededEntry:
+    id: uuid.UUID
+    client_id: uuid.UUID
+    category: str
+    content: dict
+
+
+@dataclass
+class Dataset:
+    staff: dict[uuid.UUID, StaffMember]
+    clients: list[uuid.UUID]
+    links: dict[uuid.UUID, list[uuid.UUID]]            # client -> linked staff
+    entries: dict[uuid.UUID, list[SeededEntry]]        # client -> entries
+    read_rights: dict[str, frozenset[str]]             # party -> categories it may read
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def allowed_reads(self) -> list[tuple[uuid.UUID, SeededEntry]]:
+        """Every (staff, entry) pair the covenant lets the staff member read."""
+        pairs = []
+        for client_id in self.clients:
+            for staff_id in self.links[client_id]:
+                rights = self.read_rights[self.staff[staff_id].party]
+                pairs += [(staff_id, entry) for entry in self.entries[client_id] if entry.category in rights]
+        return pairs
+
+    def refused_reads(self) -> list[tuple[uuid.UUID, SeededEntry, str]]:
+        """A few pairs the covenant refuses: not linked, and linked but the category is not the party's."""
+        refused = []
+        for client_id in self.clients[:50]:
+            linked = set(self.links[client_id])
+            outsider = next(s for s in self.staff if s not in linked)
+            refused.append((outsider, self.entries[client_id][0], "not_linked"))
+            for staff_id in linked:
+                rights = self.read_rights[self.staff[staff_id].party]
+                for entry in self.entries[client_id]:
+                    if entry.category not in rights:
+                        refused.append((staff_id, entry, "category_not_permitted"))
+                        break
+        return refused
+
+    def scopes(self, staff_id: uuid.UUID) -> frozenset[str]:
+        return default_scopes(frozenset(self.staff[staff_id].roles))
+
+
+def _in_batches(items, size):
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+def seed(runtime: Runtime, *, clients: int = 2_000, entries_per_client: int = 4, content_size: int = 1_000,
+         batch: int = 100, rng_seed: int = 20261123, progress=print) -> Dataset:
+    rng = random.Random(rng_seed)
+    timings: dict[str, float] = {}
+    started = time.perf_counter()
+
+    demo = seed_demo(runtime)  # records the service start, mirrors the parties, the demo cast
+    parties = demo.parties      # kind -> party code
+    covenant = runtime.covenant
+    read_rights = {code: covenant.party_kinds[party.kind].read for code, party in covenant.parties.items()}
+
+    # Staff, inserted as seed_demo does: the administrator's demo.seed decision, then one insert.
+    administrator = Actor.administrator()
+    tx = Transaction(runtime, access_point="bench:seed")
+    decision = tx.authorize(administrator, Action.DEMO_SEED, Resource(), purpose=ADMINISTRATION,
+                            audit_action=AuditAction.DEMO_SEED)
+    if not decision.allowed:
+        tx.abandon("refused")
+        raise refusal(decision, administrator)
+    rows = []
+    for kind, count, roles in STAFF_PLAN:
+        for n in range(count):
+            rows.append(parties_service.staff_row(staff_id=uuid.uuid4(), party=parties[kind],
+                                                  handle=f"bench.{kind}.{n}", roles=list(roles), now=tx.now))
+    tx.write(lambda conn: conn.execute(insert(Staff), rows))
+    tx.commit()
+    staff: dict[uuid.UUID, StaffMember] = {}
+    kind_of = {code: party.kind for code, party in covenant.parties.items()}
+    with runtime.session() as session:
+        for row in session.scalars(select(Staff).where(Staff.handle.like("bench.%"))):
+            staff[row.id] = StaffMember(id=row.id, party=row.party_id, kind=kind_of[row.party_id],
+                                        roles=tuple(Role(r) for r in row.roles),
+                                        actor=Actor(subject=parties_service.subject_for(row, None),
+                                                    source_system="bench-seed"))
+    managers = [s for s in staff.values() if Role.CLIENT_MANAGER in s.roles]
+    partners = [s for s in staff.values() if Role.CLIENT_MANAGER not in s.roles]
+    timings["staff_s"] = time.perf_counter() - started
+
+    # Clients: registered by a client manager, who joins the care team at once.
+    phase = time.perf_counter()
+    client_ids = [uuid.uuid4() for _ in range(clients)]
+    manager_of = {client_id: managers[i % len(managers)] for i, client_id in enumerate(client_ids)}
+    for chunk in _in_batches(client_ids, batch):
+        tx = Transaction(runtime, access_point="bench:seed")
+        for client_id in chunk:
+            clients_service.register_client(tx, manager_of[client_id].actor, purpose=CASE_MANAGEMENT,
+                                            informed_at=tx.now, client_id=client_id)
+        tx.commit()
+    timings["clients_s"] = time.perf_counter() - phase
+    progress(f"    {clients} clients registered in {timings['clients_s']:.1f} s")
+
+    # Care teams: the client manager links one or two partners (2-3 linked staff per client).
+    phase = time.perf_counter()
+    links = {client_id: [manager_of[client_id].id] for client_id in client_ids}
+    for chunk in _in_batches(client_ids, batch):
+        tx = Transaction(runtime, access_point="bench:seed")
+        for client_id in chunk:
+            for member in rng.sample(partners, rng.choice((1, 2))):
+                care_service.grant_link(tx, manager_of[client_id].actor, client_id=client_id, staff_id=member.id,
+                                        purpose=CASE_MANAGEMENT, reason="asked for information for the care plan")
+                links[client_id].append(member.id)
+        tx.commit()
+    timings["links_s"] = time.perf_counter() - phase
+    progress(f"    {sum(map(len, links.values()))} care-team links in {timings['links_s']:.1f} s")
+
+    # Entries of ~1 KB: notes by the client manager (ordinary and special) and by a linked partner
+    # (ordinary, which every party may write).
+    phase = time.perf_counter()
+    entries: dict[uuid.UUID, list[SeededEntry]] = {client_id: [] for client_id in client_ids}
+    plain_rows = []
+    for chunk in _in_batches(client_ids, max(1, batch // 2)):
+        tx = Transaction(runtime, access_point="bench:seed")
+        for client_id in chunk:
+            manager = manager_of[client_id]
+            partner = staff[links[client_id][1]]
+            for n in range(entries_per_client):
+                author = partner if n == entries_per_client - 1 else manager
+                category = "special" if n == 1 else "ordinary"
+                content = {"text": note_text(rng, content_size)}
+                entry_id = records_service.write_entry(tx, author.actor, client_id, purpose=READ_PURPOSE,
+                                                       kind="note", category=category, content=content)
+                entries[client_id].append(SeededEntry(entry_id, client_id, category, content))
+                plain_rows.append({"id": entry_id, "client_id": client_id, "kind": "note", "category": category,
+                                   "source_party": author.party, "source_reference": None,
+                                   "confidentiality_ground": None, "purpose": READ_PURPOSE, "content": content,
+                                   "created_at": tx.now, "created_by": author.id})
+        tx.commit()
+    timings["entries_s"] = time.perf_counter() - phase
+    progress(f"    {len(plain_rows)} encrypted entries in {timings['entries_s']:.1f} s")
+
+    # The same entries in plaintext, for the unprotected baseline.
+    phase = time.perf_counter()
+    engine = runtime.writer_engine
+    create_plain_table(engine)
+    with engine.begin() as conn:
+        for rows_chunk in _in_batches(plain_rows, 1_000):
+            conn.execute(insert(PlainEntry), rows_chunk)
+    timings["plain_s"] = time.perf_counter() - phase
+    timings["total_s"] = time.perf_counter() - started
+    return Dataset(staff=staff, clients=client_ids, links=links, entries=entries, read_rights=read_rights,
+                   timings=timings)
+
+
+def mint_tokens(runtime: Runtime, dataset: Dataset, *, ttl_seconds: int = 4 * 3600) -> dict[uuid.UUID, str]:
+    """A bearer token per staff member, with the scopes their roles carry (as ``gateway token`` mints)."""
+    now = runtime.clock()
+    return {staff_id: runtime.tokens.mint(subject=str(staff_id), scopes=dataset.scopes(staff_id),
+                                          client_id="bench-wrk", now=now, ttl_seconds=ttl_seconds)
+            for staff_id in dataset.staff}
