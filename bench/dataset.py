@@ -28,7 +28,6 @@ from gateway.operations import ADMINISTRATION, default_scopes
 from gateway.parties import service as parties_service
 from gateway.parties.models import Staff
 from gateway.records import service as records_service
-from gateway.refusals import refusal
 from gateway.runtime import Runtime
 from gateway.transaction import Actor, Transaction
 
@@ -69,7 +68,6 @@ class StaffMember:
     party: str
     kind: str
     roles: tuple[Role, ...]
-    actor: Actor
 
 
 @dataclass
@@ -122,6 +120,19 @@ def _in_batches(items, size):
         yield items[start:start + size]
 
 
+def _as_each(runtime: Runtime, work: list[tuple[uuid.UUID, object]], batch: int, do) -> None:
+    """Run ``do(tx, item)`` for each (actor, item), a unit of work per actor and batch."""
+    by_actor: dict[uuid.UUID, list] = {}
+    for actor_id, item in work:
+        by_actor.setdefault(actor_id, []).append(item)
+    for actor_id, items in by_actor.items():
+        for chunk in _in_batches(items, batch):
+            tx = Transaction(runtime, access_point="bench:seed", actor=Actor.staff_member(actor_id, "bench-seed"))
+            for item in chunk:
+                do(tx, item)
+            tx.commit()
+
+
 def seed(runtime: Runtime, *, clients: int = 2_000, entries_per_client: int = 4, content_size: int = 1_000,
          batch: int = 100, rng_seed: int = 20261123, progress=print) -> Dataset:
     rng = random.Random(rng_seed)
@@ -134,13 +145,11 @@ def seed(runtime: Runtime, *, clients: int = 2_000, entries_per_client: int = 4,
     read_rights = {code: covenant.party_kinds[party.kind].read for code, party in covenant.parties.items()}
 
     # Staff, inserted as seed_demo does: the administrator's demo.seed decision, then one insert.
-    administrator = Actor.administrator()
-    tx = Transaction(runtime, access_point="bench:seed")
-    decision = tx.authorize(administrator, Action.DEMO_SEED, Resource(), purpose=ADMINISTRATION,
-                            audit_action=AuditAction.DEMO_SEED)
+    tx = Transaction(runtime, access_point="bench:seed", actor=Actor.administrator())
+    decision = tx.authorize(Action.DEMO_SEED, Resource(), purpose=ADMINISTRATION, audit_action=AuditAction.DEMO_SEED)
     if not decision.allowed:
         tx.abandon("refused")
-        raise refusal(decision, administrator)
+        raise tx.refuse(decision)
     rows = []
     for kind, count, roles in STAFF_PLAN:
         for n in range(count):
@@ -153,9 +162,7 @@ def seed(runtime: Runtime, *, clients: int = 2_000, entries_per_client: int = 4,
     with runtime.session() as session:
         for row in session.scalars(select(Staff).where(Staff.handle.like("bench.%"))):
             staff[row.id] = StaffMember(id=row.id, party=row.party_id, kind=kind_of[row.party_id],
-                                        roles=tuple(Role(r) for r in row.roles),
-                                        actor=Actor(subject=parties_service.subject_for(row, None),
-                                                    source_system="bench-seed"))
+                                        roles=tuple(Role(r) for r in row.roles))
     managers = [s for s in staff.values() if Role.CLIENT_MANAGER in s.roles]
     partners = [s for s in staff.values() if Role.CLIENT_MANAGER not in s.roles]
     timings["staff_s"] = time.perf_counter() - started
@@ -164,26 +171,23 @@ def seed(runtime: Runtime, *, clients: int = 2_000, entries_per_client: int = 4,
     phase = time.perf_counter()
     client_ids = [uuid.uuid4() for _ in range(clients)]
     manager_of = {client_id: managers[i % len(managers)] for i, client_id in enumerate(client_ids)}
-    for chunk in _in_batches(client_ids, batch):
-        tx = Transaction(runtime, access_point="bench:seed")
-        for client_id in chunk:
-            clients_service.register_client(tx, manager_of[client_id].actor, purpose=CASE_MANAGEMENT,
-                                            informed_at=tx.now, client_id=client_id)
-        tx.commit()
+    _as_each(runtime, [(manager_of[client_id].id, client_id) for client_id in client_ids], batch,
+             lambda tx, client_id: clients_service.register_client(tx, purpose=CASE_MANAGEMENT, informed_at=tx.now,
+                                                                   client_id=client_id))
     timings["clients_s"] = time.perf_counter() - phase
     progress(f"    {clients} clients registered in {timings['clients_s']:.1f} s")
 
     # Care teams: the client manager links one or two partners (2-3 linked staff per client).
     phase = time.perf_counter()
     links = {client_id: [manager_of[client_id].id] for client_id in client_ids}
-    for chunk in _in_batches(client_ids, batch):
-        tx = Transaction(runtime, access_point="bench:seed")
-        for client_id in chunk:
-            for member in rng.sample(partners, rng.choice((1, 2))):
-                care_service.grant_link(tx, manager_of[client_id].actor, client_id=client_id, staff_id=member.id,
-                                        purpose=CASE_MANAGEMENT, reason="asked for information for the care plan")
-                links[client_id].append(member.id)
-        tx.commit()
+    grants = []
+    for client_id in client_ids:
+        for member in rng.sample(partners, rng.choice((1, 2))):
+            grants.append((manager_of[client_id].id, (client_id, member.id)))
+            links[client_id].append(member.id)
+    _as_each(runtime, grants, batch, lambda tx, grant: care_service.grant_link(
+        tx, client_id=grant[0], staff_id=grant[1], purpose=CASE_MANAGEMENT,
+        reason="asked for information for the care plan"))
     timings["links_s"] = time.perf_counter() - phase
     progress(f"    {sum(map(len, links.values()))} care-team links in {timings['links_s']:.1f} s")
 
@@ -191,24 +195,26 @@ def seed(runtime: Runtime, *, clients: int = 2_000, entries_per_client: int = 4,
     # (ordinary, which every party may write).
     phase = time.perf_counter()
     entries: dict[uuid.UUID, list[SeededEntry]] = {client_id: [] for client_id in client_ids}
-    plain_rows = []
-    for chunk in _in_batches(client_ids, max(1, batch // 2)):
-        tx = Transaction(runtime, access_point="bench:seed")
-        for client_id in chunk:
-            manager = manager_of[client_id]
-            partner = staff[links[client_id][1]]
-            for n in range(entries_per_client):
-                author = partner if n == entries_per_client - 1 else manager
-                category = "special" if n == 1 else "ordinary"
-                content = {"text": note_text(rng, content_size)}
-                entry_id = records_service.write_entry(tx, author.actor, client_id, purpose=READ_PURPOSE,
-                                                       kind="note", category=category, content=content)
-                entries[client_id].append(SeededEntry(entry_id, client_id, category, content))
-                plain_rows.append({"id": entry_id, "client_id": client_id, "kind": "note", "category": category,
-                                   "source_party": author.party, "source_reference": None,
-                                   "confidentiality_ground": None, "purpose": READ_PURPOSE, "content": content,
-                                   "created_at": tx.now, "created_by": author.id})
-        tx.commit()
+    plain_rows, writes = [], []
+    for client_id in client_ids:
+        manager = manager_of[client_id]
+        partner = staff[links[client_id][1]]
+        for n in range(entries_per_client):
+            author = partner if n == entries_per_client - 1 else manager
+            category = "special" if n == 1 else "ordinary"
+            writes.append((author.id, (client_id, author, category, {"text": note_text(rng, content_size)})))
+
+    def write(tx: Transaction, planned) -> None:
+        client_id, author, category, content = planned
+        entry_id = records_service.write_entry(tx, client_id, purpose=READ_PURPOSE, kind="note", category=category,
+                                               content=content)
+        entries[client_id].append(SeededEntry(entry_id, client_id, category, content))
+        plain_rows.append({"id": entry_id, "client_id": client_id, "kind": "note", "category": category,
+                           "source_party": author.party, "source_reference": None, "confidentiality_ground": None,
+                           "purpose": READ_PURPOSE, "content": content, "created_at": tx.now,
+                           "created_by": author.id})
+
+    _as_each(runtime, writes, batch, write)
     timings["entries_s"] = time.perf_counter() - phase
     progress(f"    {len(plain_rows)} encrypted entries in {timings['entries_s']:.1f} s")
 

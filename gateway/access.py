@@ -1,10 +1,11 @@
-"""The facts a decision about a client needs, read in one query.
+"""The facts a decision needs, read in one query.
 
 Every client-scoped read and write loads its facts here, so that access is judged in one place:
-whether the client exists, its pseudonym and status, the acting staff member's latest care-team
+the acting staff member as they are now (party, roles, active: a change applies at once, ASVS
+8.3.2), whether the client exists, its pseudonym and status, the staff member's latest care-team
 link to it, and (for one entry) the entry's row. ``covenant.decide`` then judges them.
 
-This is the hot path of every request, so the statement is built once, with bound parameters, and
+This is the hot path of every request, so the statements are built once, with bound parameters, and
 run through Core: building a SELECT of this shape costs more than running it.
 """
 
@@ -21,9 +22,10 @@ from audit.types import UTCDateTime
 from covenant import ClientFacts, LinkFacts, Resource
 from gateway.care.models import CareLink
 from gateway.clients.models import Client, ClientStatus
+from gateway.parties.models import Staff
 from gateway.records.models import Entry
 
-_client, _link, _entry = Client.__table__, CareLink.__table__, Entry.__table__
+_staff, _client, _link, _entry = Staff.__table__, Client.__table__, CareLink.__table__, Entry.__table__
 _latest = _link.alias("latest_link")
 
 _STAFF = bindparam("staff_id", type_=Uuid())
@@ -39,15 +41,30 @@ _LATEST_LINK = (select(_latest.c.id)
 _ENTRY_COLUMNS = ("id", "kind", "category", "source_party_id", "confidentiality_ground", "purpose", "ciphertext",
                   "key_version", "created_by", "created_at")
 
+_STAFF_COLUMNS = (_staff.c.party_id.label("staff_party"), _staff.c.roles.label("staff_roles"),
+                  _staff.c.active.label("staff_active"))
+
+# From the staff member: no row means no such staff member; a row without a client, no such client.
 FACTS = (
-    select(_client.c.id, _client.c.pseudonym, _client.c.status, _client.c.informed_at,
+    select(*_STAFF_COLUMNS, _client.c.id, _client.c.pseudonym, _client.c.status, _client.c.informed_at,
            _link.c.id.label("link_id"), _link.c.since, _link.c.until,
            *(_entry.c[name].label(f"entry_{name}") for name in _ENTRY_COLUMNS))
-    .select_from(_client)
+    .select_from(_staff)
+    .outerjoin(_client, _client.c.id == bindparam("client_id", type_=Uuid()))
     .outerjoin(_link, _link.c.id == _LATEST_LINK)
     .outerjoin(_entry, and_(_entry.c.id == bindparam("entry_id", type_=Uuid()), _entry.c.client_id == _client.c.id))
-    .where(_client.c.id == bindparam("client_id", type_=Uuid()))
+    .where(_staff.c.id == _STAFF)
 )
+IDENTITY = select(*_STAFF_COLUMNS).where(_staff.c.id == _STAFF)
+
+
+@dataclass(frozen=True, slots=True)
+class StaffFacts:
+    """The acting staff member as stored now."""
+
+    party: str
+    roles: list[str]
+    active: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +86,7 @@ class EntryRow:
 
 @dataclass(frozen=True, slots=True)
 class AccessFacts:
+    staff: StaffFacts
     client: ClientFacts | None
     pseudonym: str | None
     informed: bool
@@ -80,19 +98,26 @@ class AccessFacts:
                         entry_found=self.entry is not None or not entry_expected)
 
 
-_UNKNOWN_CLIENT = AccessFacts(client=None, pseudonym=None, informed=False, link=None, entry=None)
+def load_staff(session: Session, staff_id: uuid.UUID) -> StaffFacts | None:
+    row = session.connection().execute(IDENTITY, {"staff_id": staff_id}).first()
+    return StaffFacts(row.staff_party, row.staff_roles, row.staff_active) if row is not None else None
 
 
-def load_facts(session: Session, *, staff_id: uuid.UUID | None, client_id: uuid.UUID, now: dt.datetime,
-               entry_id: uuid.UUID | None = None) -> AccessFacts:
+def load_facts(session: Session, *, staff_id: uuid.UUID, client_id: uuid.UUID, now: dt.datetime,
+               entry_id: uuid.UUID | None = None) -> AccessFacts | None:
+    """The facts for ``staff_id`` acting on ``client_id``; None when there is no such staff member."""
     row = session.connection().execute(FACTS, {"staff_id": staff_id, "now": now, "entry_id": entry_id,
                                                "client_id": client_id}).first()
     if row is None:
-        return _UNKNOWN_CLIENT
+        return None
+    staff = StaffFacts(row.staff_party, row.staff_roles, row.staff_active)
+    if row.id is None:
+        return AccessFacts(staff=staff, client=None, pseudonym=None, informed=False, link=None, entry=None)
     entry = None
     if row.entry_id is not None:
         entry = EntryRow(client_id=row.id, **{name: getattr(row, f"entry_{name}") for name in _ENTRY_COLUMNS})
     return AccessFacts(
+        staff=staff,
         client=ClientFacts(id=str(row.id), processing_stopped=row.status == ClientStatus.PROCESSING_STOPPED),
         pseudonym=row.pseudonym,
         informed=row.informed_at is not None,

@@ -21,7 +21,6 @@ from gateway.operations import ADMINISTRATION, start_service
 from gateway.parties import service as parties_service
 from gateway.parties.models import Staff
 from gateway.records import service as records_service
-from gateway.refusals import refusal
 from gateway.runtime import Runtime
 from gateway.transaction import Actor, Transaction
 
@@ -72,12 +71,11 @@ def seed_demo(runtime: Runtime) -> DemoIds:
     staff_ids = {name: demo_id(f"staff:{name}") for name, _, _ in DEMO_STAFF}
     administrator = Actor.administrator()
 
-    tx = Transaction(runtime, access_point="cli:demo")
-    decision = tx.authorize(administrator, Action.DEMO_SEED, Resource(), purpose=ADMINISTRATION,
-                            audit_action=AuditAction.DEMO_SEED)
+    tx = Transaction(runtime, access_point="cli:demo", actor=administrator)
+    decision = tx.authorize(Action.DEMO_SEED, Resource(), purpose=ADMINISTRATION, audit_action=AuditAction.DEMO_SEED)
     if not decision.allowed:
         tx.abandon("refused")
-        raise refusal(decision, administrator)
+        raise tx.refuse(decision)
     existing = set(tx.session.scalars(select(Staff.id).where(Staff.id.in_(staff_ids.values()))))
     rows = [parties_service.staff_row(staff_id=staff_ids[name], party=parties[kind], handle=f"demo.{name}",
                                       roles=list(roles), now=tx.now)
@@ -89,17 +87,14 @@ def seed_demo(runtime: Runtime) -> DemoIds:
     client_id = demo_id("client:1")
     with runtime.session() as session:
         client_exists = session.get(Client, client_id) is not None
-        actors = {name: Actor(subject=parties_service.subject_for(session.get(Staff, staff_id), None),
-                              source_system="gateway-demo")
-                  for name, staff_id in staff_ids.items()}
     if not client_exists:
-        _seed_client(runtime, client_id, actors)
+        _seed_client(runtime, client_id, staff_ids)
     return DemoIds(staff={name: str(staff_id) for name, staff_id in staff_ids.items()},
                    clients=[str(client_id)], parties=parties)
 
 
-def _in_transaction(runtime: Runtime, work) -> None:
-    tx = Transaction(runtime, access_point="cli:demo")
+def _in_transaction(runtime: Runtime, staff_id: uuid.UUID, work) -> None:
+    tx = Transaction(runtime, access_point="cli:demo", actor=Actor.staff_member(staff_id, "gateway-demo"))
     try:
         work(tx)
     except Exception as exc:
@@ -108,27 +103,27 @@ def _in_transaction(runtime: Runtime, work) -> None:
     tx.commit()
 
 
-def _seed_client(runtime: Runtime, client_id: uuid.UUID, actors: dict[str, Actor]) -> None:
-    manager, ggz = actors["client_manager"], actors["ggz_worker"]
-    shelter = manager.subject.party
+def _seed_client(runtime: Runtime, client_id: uuid.UUID, staff_ids: dict[str, uuid.UUID]) -> None:
+    manager, ggz = staff_ids["client_manager"], staff_ids["ggz_worker"]
 
-    _in_transaction(runtime, lambda tx: clients_service.register_client(
-        tx, manager, purpose=CASE_MANAGEMENT, informed_at=tx.now, client_id=client_id))
-    _in_transaction(runtime, lambda tx: care_service.grant_link(
-        tx, manager, client_id=client_id, staff_id=ggz.staff_id, purpose=CASE_MANAGEMENT,
+    _in_transaction(runtime, manager, lambda tx: clients_service.register_client(
+        tx, purpose=CASE_MANAGEMENT, informed_at=tx.now, client_id=client_id))
+    _in_transaction(runtime, manager, lambda tx: care_service.grant_link(
+        tx, client_id=client_id, staff_id=ggz, purpose=CASE_MANAGEMENT,
         reason="GGZ Rivierland does the psychiatric assessment for the care plan"))
 
     def manager_entries(tx: Transaction) -> None:
-        records_service.write_entry(tx, manager, client_id, purpose="housing", kind="intake", category="ordinary",
+        shelter = tx.identify().subject.party
+        records_service.write_entry(tx, client_id, purpose="housing", kind="intake", category="ordinary",
                                     content={"domain": "housing", "text": "Sleeps in the night shelter since "
                                              "September. Wants a room of his own, near his sister."})
-        records_service.write_entry(tx, manager, client_id, purpose="housing", kind="care_plan", category="ordinary",
+        records_service.write_entry(tx, client_id, purpose="housing", kind="care_plan", category="ordinary",
                                     content={"item": "goal", "domain": "housing", "text": "A room of his own "
                                              "within three months.", "responsible_party": shelter, "status": "open"})
-        records_service.write_entry(tx, manager, client_id, purpose="wellbeing", kind="contact", category="ordinary",
+        records_service.write_entry(tx, client_id, purpose="wellbeing", kind="contact", category="ordinary",
                                     content={"contact_on": tx.now.date().isoformat(), "channel": "in_person"})
 
-    _in_transaction(runtime, manager_entries)
-    _in_transaction(runtime, lambda tx: records_service.write_entry(
-        tx, ggz, client_id, purpose="wellbeing", kind="note", category="special",
+    _in_transaction(runtime, manager, manager_entries)
+    _in_transaction(runtime, ggz, lambda tx: records_service.write_entry(
+        tx, client_id, purpose="wellbeing", kind="note", category="special",
         content={"text": "Assessment planned for next week; medication review with the GP."}))

@@ -13,8 +13,8 @@ from sqlalchemy import text
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from gateway.auditlog.router import router as audit_router
 from audit import AuditAction, Outcome
+from gateway.auditlog.router import router as audit_router
 from gateway.deps import access_point
 from gateway.errors import PROBLEM_BASE, PROBLEM_MEDIA_TYPE, GatewayError
 from gateway.records.router import router as records_router
@@ -104,7 +104,7 @@ def create_app(runtime: Runtime) -> FastAPI:
         if not getattr(request.state, "invalid_request_recorded", False):
             # A body that is not even JSON is refused before any dependency runs; record it here.
             tx = Transaction(runtime, access_point=access_point(request), request_id=request.state.request_id)
-            tx.record(AuditAction.REQUEST_REJECTED, None, outcome=Outcome.DENY, reason="request_invalid")
+            tx.record(AuditAction.REQUEST_REJECTED, outcome=Outcome.DENY, reason="request_invalid")
             await tx.commit_async()
         # Name the place and the kind of fault, never the value: it may be personal data.
         errors = [{"field": ".".join(str(part) for part in error.get("loc", ())), "problem": error.get("type", "")}

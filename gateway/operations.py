@@ -9,10 +9,10 @@ from __future__ import annotations
 import uuid
 
 from audit import AuditAction, Outcome, VerifyReport, verify_chain
-from covenant import Action, Resource, Role
+from covenant import STAFF_ROLES, Action, Resource, Role
+from gateway.access import load_staff
 from gateway.errors import Forbidden, NotFound
 from gateway.parties import service as parties_service
-from gateway.refusals import refusal
 from gateway.runtime import Runtime
 from gateway.transaction import Actor, Transaction
 from gateway.vault import RotationReport
@@ -27,18 +27,21 @@ ROLE_SCOPES = {
 }
 
 
-def _authorize(tx: Transaction, actor: Actor, action: Action, audit_action: AuditAction, **event) -> None:
-    decision = tx.authorize(actor, action, Resource(), purpose=ADMINISTRATION, audit_action=audit_action, **event)
+def _administration(runtime: Runtime, verb: str) -> Transaction:
+    return Transaction(runtime, access_point=f"cli:{verb}", actor=Actor.administrator())
+
+
+def _authorize(tx: Transaction, action: Action, audit_action: AuditAction, **event) -> None:
+    decision = tx.authorize(action, Resource(), purpose=ADMINISTRATION, audit_action=audit_action, **event)
     if not decision.allowed:
         tx.abandon("refused")
-        raise refusal(decision, actor)
+        raise tx.refuse(decision)
 
 
 def start_service(runtime: Runtime, *, verb: str = "serve") -> dict[str, int]:
     """Record that the gateway starts under the covenant in force, and mirror its parties."""
-    actor = Actor.administrator()
-    tx = Transaction(runtime, access_point=f"cli:{verb}")
-    _authorize(tx, actor, Action.SERVICE_START, AuditAction.SERVICE_START,
+    tx = _administration(runtime, verb)
+    _authorize(tx, Action.SERVICE_START, AuditAction.SERVICE_START,
                detail={"covenant_digest": runtime.covenant.digest, "engine": runtime.engine.dialect.name})
     tx.write(lambda conn: parties_service.sync_parties(conn, runtime.covenant))
     [synced] = tx.commit()
@@ -54,39 +57,36 @@ def default_scopes(roles: frozenset[Role]) -> frozenset[str]:
 
 def issue_token(runtime: Runtime, *, staff_id: uuid.UUID, ttl_seconds: int | None = None) -> str:
     """Mint a bearer token for an active staff member, with the scopes their roles carry."""
-    actor = Actor.administrator()
-    tx = Transaction(runtime, access_point="cli:token")
-    staff = parties_service.get_staff(tx.session, staff_id)
+    tx = _administration(runtime, "token")
+    staff = load_staff(tx.session, staff_id)
     if staff is None or not staff.active:
         reason = "staff_unknown" if staff is None else "staff_inactive"
-        tx.record(AuditAction.TOKEN_ISSUE, actor, outcome=Outcome.DENY, reason=reason, purpose=ADMINISTRATION,
+        tx.record(AuditAction.TOKEN_ISSUE, outcome=Outcome.DENY, reason=reason, purpose=ADMINISTRATION,
                   object_type="staff", object_id=str(staff_id))
         tx.abandon("refused")
         raise NotFound("no such staff member") if staff is None else Forbidden("the staff member is not active")
-    subject = parties_service.subject_for(staff, None)
-    scopes = default_scopes(subject.roles)
+    scopes = default_scopes(frozenset(Role(role) for role in staff.roles if role in STAFF_ROLES))
     ttl = ttl_seconds or runtime.settings.token_ttl_seconds
-    _authorize(tx, actor, Action.TOKEN_ISSUE, AuditAction.TOKEN_ISSUE, object_type="staff", object_id=str(staff_id),
+    _authorize(tx, Action.TOKEN_ISSUE, AuditAction.TOKEN_ISSUE, object_type="staff", object_id=str(staff_id),
                detail={"scopes": sorted(scopes), "ttl_seconds": ttl})
     tx.commit()
-    return runtime.tokens.mint(subject=str(staff.id), scopes=scopes, client_id="gateway-cli", now=tx.now,
+    return runtime.tokens.mint(subject=str(staff_id), scopes=scopes, client_id="gateway-cli", now=tx.now,
                                ttl_seconds=ttl)
 
 
 def rotate_keys(runtime: Runtime) -> RotationReport:
     """Introduce a new key-encryption key and rewrap every client's data key with it."""
-    actor = Actor.administrator()
-    tx = Transaction(runtime, access_point="cli:keys rotate")
-    _authorize(tx, actor, Action.KEYS_ROTATE, AuditAction.KEYS_ROTATE)
+    tx = _administration(runtime, "keys rotate")
+    _authorize(tx, Action.KEYS_ROTATE, AuditAction.KEYS_ROTATE)
     tx.commit()  # the attempt is on record before any key changes
     try:
         report = runtime.vault.rotate_kek(tx.now)
     except Exception as exc:
-        tx.record(AuditAction.KEYS_ROTATE, actor, outcome=Outcome.ERROR, reason="rotation_failed",
+        tx.record(AuditAction.KEYS_ROTATE, outcome=Outcome.ERROR, reason="rotation_failed",
                   purpose=ADMINISTRATION, detail={"error": type(exc).__name__})
         tx.commit()
         raise
-    tx.record(AuditAction.KEYS_ROTATE, actor, outcome=Outcome.PERMIT, reason="completed", purpose=ADMINISTRATION,
+    tx.record(AuditAction.KEYS_ROTATE, outcome=Outcome.PERMIT, reason="completed", purpose=ADMINISTRATION,
               authority="role:administrator", object_type="kek", object_id=report.new_kek,
               detail={"rewrapped": report.rewrapped, "destroyed": report.destroyed})
     tx.commit()
@@ -95,16 +95,15 @@ def rotate_keys(runtime: Runtime) -> RotationReport:
 
 def verify_trail(runtime: Runtime) -> VerifyReport:
     """Recompute the audit chain; the verification itself is recorded after it."""
-    actor = Actor.administrator()
-    tx = Transaction(runtime, access_point="cli:audit verify")
-    decision = tx.decide(actor, Action.AUDIT_VERIFY, Resource(), purpose=ADMINISTRATION)
+    tx = _administration(runtime, "audit verify")
+    decision = tx.decide(Action.AUDIT_VERIFY, Resource(), purpose=ADMINISTRATION)
     if not decision.allowed:
-        tx.record_decision(AuditAction.AUDIT_VERIFY, actor, decision, purpose=ADMINISTRATION)
+        tx.record_decision(AuditAction.AUDIT_VERIFY, decision, purpose=ADMINISTRATION)
         tx.abandon("refused")
-        raise refusal(decision, actor)
+        raise tx.refuse(decision)
     with runtime.engine.connect() as conn:
         report = verify_chain(conn)
-    tx.record_decision(AuditAction.AUDIT_VERIFY, actor, decision, purpose=ADMINISTRATION,
+    tx.record_decision(AuditAction.AUDIT_VERIFY, decision, purpose=ADMINISTRATION,
                        detail={"intact": report.ok, "events": report.events, "first_bad_seq": report.first_bad_seq})
     tx.commit()
     return report

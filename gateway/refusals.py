@@ -7,9 +7,8 @@ hear that a client does not exist (404).
 
 from __future__ import annotations
 
-from covenant import Decision, Reason, may_know_client_exists
+from covenant import Decision, Reason, Subject, may_know_client_exists
 from gateway.errors import Forbidden, GatewayError, NotFound
-from gateway.transaction import Actor
 
 _NOT_LINKED = "you have no active care-team link to this client"
 _MESSAGES = {
@@ -31,10 +30,10 @@ _MESSAGES = {
 _LINK_REASONS = {Reason.NOT_LINKED, Reason.LINK_NOT_STARTED, Reason.LINK_ENDED}
 
 
-def refusal(decision: Decision, actor: Actor) -> GatewayError:
+def refusal(decision: Decision, subject: Subject) -> GatewayError:
     reason = decision.reason
     if reason is Reason.CLIENT_UNKNOWN:
-        if may_know_client_exists(actor.subject):
+        if may_know_client_exists(subject):
             return NotFound("no client with this id")
         reason = Reason.NOT_LINKED
     elif reason in _LINK_REASONS:

@@ -1,7 +1,8 @@
 """One request's (or one CLI verb's) unit of work: reads, decisions, audit events, changes.
 
-A service reads through ``tx.session``, asks ``tx.authorize`` (which calls ``covenant.decide`` and
-records the event, permit or refusal), queues its changes with ``tx.write``, and returns. Whoever
+A service loads its facts through the unit (``tx.client_facts``, one query), asks ``tx.authorize``
+(which calls ``covenant.decide`` for the unit's actor and records the event, permit or refusal),
+queues its changes with ``tx.write``, and returns. Whoever
 opened the transaction then calls ``commit``: the changes and every event go to the database in
 one transaction (via the group committer) before anything is answered. On a refusal the events are
 committed and the changes dropped; if the commit fails, nothing is answered but an error.
@@ -17,9 +18,10 @@ from typing import Any, Callable
 from sqlalchemy import Connection
 
 from audit import AuditAction, AuditUnavailable, EventDraft, Outcome, UnitOfWork
-from covenant import Action, Context, Decision, LinkFacts, Resource, Subject, decide
-from gateway.errors import AuditUnavailableError, Unauthenticated
-from gateway.parties import service as parties_service
+from covenant import STAFF_ROLES, Action, Context, Decision, LinkFacts, Resource, Role, Subject, decide
+from gateway.access import AccessFacts, StaffFacts, load_facts, load_staff
+from gateway.errors import AuditUnavailableError, GatewayError, Unauthenticated
+from gateway.refusals import refusal
 from gateway.runtime import Runtime
 
 
@@ -57,6 +59,11 @@ class Actor:
         return cls(subject=Subject.administrator(), source_system=source_system)
 
     @classmethod
+    def staff_member(cls, staff_id: uuid.UUID, source_system: str) -> "Actor":
+        """A staff member acting without a token (the demo, tests): looked up by the unit of work."""
+        return cls(subject=Subject(id=str(staff_id), party=None, roles=frozenset()), source_system=source_system)
+
+    @classmethod
     def unresolved(cls, caller: Caller) -> "Actor":
         """The caller as far as the token tells (no party, no roles): for recording early refusals."""
         return cls(subject=Subject(id=str(caller.staff_id), party=None, roles=frozenset(), scopes=caller.scopes),
@@ -64,30 +71,31 @@ class Actor:
 
 
 class Transaction:
-    def __init__(self, runtime: Runtime, *, access_point: str, request_id: str | None = None) -> None:
+    """One unit of work, done by one actor.
+
+    ``actor`` is known from the start for the CLI and the demo; for a request it is what the bearer
+    token says (``caller``) until the unit looks the staff member up (``identify``, or
+    ``client_facts`` which does it in the same query as the client's facts).
+    """
+
+    def __init__(self, runtime: Runtime, *, access_point: str, request_id: str | None = None,
+                 actor: Actor | None = None) -> None:
         self.runtime = runtime
         self.covenant = runtime.covenant
         self.now: dt.datetime = runtime.clock()
         self.access_point = access_point
         self.request_id = request_id
-        self.actor: Actor | None = None
+        self.actor = actor
+        self.purpose: str | None = None
+        self._identified = actor is not None and actor.subject.id is None  # the administrator is no staff
         self._session = None
         self._events: list[EventDraft] = []
         self._writes: list[Callable[[Connection], Any]] = []
 
-    def identify(self, caller: Caller) -> Actor:
-        """The calling staff member as they are now (an account switched off is off at once, ASVS 8.3.2).
-
-        Runs on the request's worker thread with the rest of its reads; an id the gateway does not
-        know is refused as unauthenticated, and recorded.
-        """
-        subject = parties_service.subject_by_id(self.session, caller.staff_id, caller.scopes)
-        if subject is None:
-            self.record(AuditAction.AUTH_REJECTED, Actor.unresolved(caller), outcome=Outcome.DENY,
-                        reason="token_subject_unknown")
-            raise Unauthenticated()
-        self.actor = Actor(subject=subject, source_system=caller.source_system)
-        return self.actor
+    def called_by(self, caller: Caller) -> None:
+        """A request: the bearer token names the caller; who they are is looked up on first need."""
+        self.actor = Actor.unresolved(caller)
+        self._identified = False
 
     @property
     def session(self):
@@ -95,34 +103,66 @@ class Transaction:
             self._session = self.runtime.session()
         return self._session
 
-    def decide(self, actor: Actor, action: Action, resource: Resource, *, purpose: str,
-               link: LinkFacts | None = None) -> Decision:
-        return decide(actor.subject, action, resource,
+    def _staff_id(self) -> uuid.UUID:
+        if self.actor is None or self.actor.staff_id is None:
+            raise RuntimeError("this unit of work has no staff member acting")
+        return self.actor.staff_id
+
+    def _resolve(self, staff: StaffFacts | None) -> Actor:
+        if staff is None:
+            # The token was ours, but its staff member is gone: unauthenticated, and on record.
+            self.record(AuditAction.AUTH_REJECTED, outcome=Outcome.DENY, reason="token_subject_unknown")
+            raise Unauthenticated()
+        actor = self.actor
+        subject = Subject(id=actor.subject.id, party=staff.party, active=staff.active, scopes=actor.subject.scopes,
+                          roles=frozenset(Role(role) for role in staff.roles if role in STAFF_ROLES))
+        self.actor = Actor(subject=subject, source_system=actor.source_system, on_behalf_of=actor.on_behalf_of)
+        self._identified = True
+        return self.actor
+
+    def identify(self) -> Actor:
+        """The acting staff member as stored now: an account switched off is off at once (ASVS 8.3.2)."""
+        if self._identified:
+            return self.actor
+        return self._resolve(load_staff(self.session, self._staff_id()))
+
+    def client_facts(self, client_id: uuid.UUID, *, entry_id: uuid.UUID | None = None) -> AccessFacts:
+        """The facts of a decision about ``client_id`` (see :mod:`gateway.access`), and the actor with them."""
+        facts = load_facts(self.session, staff_id=self._staff_id(), client_id=client_id, now=self.now,
+                           entry_id=entry_id)
+        self._resolve(facts.staff if facts is not None else None)
+        return facts
+
+    def decide(self, action: Action, resource: Resource, *, purpose: str, link: LinkFacts | None = None) -> Decision:
+        return decide(self.identify().subject, action, resource,
                       Context(covenant=self.covenant, purpose=purpose, now=self.now, link=link,
                               demo_mode=self.runtime.settings.demo))
 
-    def record_decision(self, audit_action: AuditAction, actor: Actor, decision: Decision, *, purpose: str,
-                        **event: Any) -> None:
-        self.record(audit_action, actor, outcome=Outcome.PERMIT if decision.allowed else Outcome.DENY,
+    def record_decision(self, audit_action: AuditAction, decision: Decision, *, purpose: str, **event: Any) -> None:
+        self.record(audit_action, outcome=Outcome.PERMIT if decision.allowed else Outcome.DENY,
                     reason=decision.reason.value, purpose=purpose, authority=decision.authority, **event)
 
-    def authorize(self, actor: Actor, action: Action, resource: Resource, *, purpose: str,
-                  audit_action: AuditAction, link: LinkFacts | None = None, **event: Any) -> Decision:
+    def authorize(self, action: Action, resource: Resource, *, purpose: str, audit_action: AuditAction,
+                  link: LinkFacts | None = None, **event: Any) -> Decision:
         """Decide, record the attempt with its outcome, and return the decision."""
-        decision = self.decide(actor, action, resource, purpose=purpose, link=link)
-        self.record_decision(audit_action, actor, decision, purpose=purpose, **event)
+        decision = self.decide(action, resource, purpose=purpose, link=link)
+        self.record_decision(audit_action, decision, purpose=purpose, **event)
         return decision
 
-    def record(self, action: AuditAction, actor: Actor | None, *, outcome: Outcome, reason: str,
-               **fields: Any) -> None:
-        """Add an event to this unit of work (it is written when the unit commits)."""
+    def refuse(self, decision: Decision) -> GatewayError:
+        """The answer to a refused decision (see :mod:`gateway.refusals`)."""
+        return refusal(decision, self.actor.subject)
+
+    def record(self, action: AuditAction, *, outcome: Outcome, reason: str, **fields: Any) -> None:
+        """Add an event by this unit's actor (it is written when the unit commits)."""
+        actor = self.actor
         self._events.append(EventDraft(
             action=action,
             outcome=outcome,
             reason=reason,
             occurred_at=self.now,
             actor_id=actor.audit_id if actor else None,
-            actor_roles=actor.roles_label if actor else None,
+            actor_roles=(actor.roles_label or None) if actor else None,
             actor_party=actor.subject.party if actor else None,
             on_behalf_of=actor.on_behalf_of if actor else None,
             source_system=actor.source_system if actor else None,

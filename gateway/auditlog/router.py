@@ -7,7 +7,7 @@ from fastapi import APIRouter, Query, Request, Response
 
 from gateway.auditlog import service as auditlog_service
 from gateway.auditlog.schemas import AuditEventRead
-from gateway.deps import CurrentCaller, Purpose, Tx
+from gateway.deps import Tx
 from gateway.pagination import next_link
 from gateway.schemas import problem_responses
 
@@ -15,7 +15,7 @@ router = APIRouter(prefix="/v1/audit", tags=["audit"])
 
 
 @router.get("/events", response_model=list[AuditEventRead], responses=problem_responses(400, 401, 403, 404, 422, 503))
-def list_events(tx: Tx, caller: CurrentCaller, purpose: Purpose, request: Request, response: Response,
+def list_events(tx: Tx, request: Request, response: Response,
                 client_id: uuid.UUID | None = None,
                 pseudonym: Annotated[str | None, Query(max_length=32)] = None,
                 actor_id: Annotated[str | None, Query(max_length=64)] = None,
@@ -26,7 +26,7 @@ def list_events(tx: Tx, caller: CurrentCaller, purpose: Purpose, request: Reques
     Filter by `client_id` (or by `pseudonym` for a client whose file is gone) and by `actor_id`.
     Further pages are linked from the `Link` header (`rel="next"`).
     """
-    page = auditlog_service.review_events(tx, tx.identify(caller), purpose=purpose, client_id=client_id,
+    page = auditlog_service.review_events(tx, purpose=tx.purpose, client_id=client_id,
                                           pseudonym=pseudonym, actor_id=actor_id, before=before, limit=limit)
     if page.next_before is not None:
         response.headers["Link"] = next_link(request, before=page.next_before)

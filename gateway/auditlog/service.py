@@ -13,8 +13,7 @@ from audit import query as audit_query
 from covenant import Action, Resource
 from gateway.clients.models import Client
 from gateway.errors import BadRequest, NotFound
-from gateway.refusals import refusal
-from gateway.transaction import Actor, Transaction
+from gateway.transaction import Transaction
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,7 +22,7 @@ class EventPage:
     next_before: int | None
 
 
-def review_events(tx: Transaction, actor: Actor, *, purpose: str, client_id: uuid.UUID | None = None,
+def review_events(tx: Transaction, *, purpose: str, client_id: uuid.UUID | None = None,
                   pseudonym: str | None = None, actor_id: str | None = None, before: int | None = None,
                   limit: int = 100) -> EventPage:
     """A page of events, newest first, for a privacy officer.
@@ -31,17 +30,18 @@ def review_events(tx: Transaction, actor: Actor, *, purpose: str, client_id: uui
     A privacy officer of the controller (art. 7) reviews the whole trail; one of another party
     reviews what their own party's staff did.
     """
+    actor = tx.identify()
     if client_id is not None and pseudonym is not None:
-        tx.record(AuditAction.REQUEST_REJECTED, actor, outcome=Outcome.DENY, reason="query_invalid", purpose=purpose)
+        tx.record(AuditAction.REQUEST_REJECTED, outcome=Outcome.DENY, reason="query_invalid", purpose=purpose)
         raise BadRequest("ask by client_id or by pseudonym, not both")
-    decision = tx.decide(actor, Action.AUDIT_READ, Resource(), purpose=purpose)
+    decision = tx.decide(Action.AUDIT_READ, Resource(), purpose=purpose)
     if not decision.allowed:
-        tx.record_decision(AuditAction.AUDIT_READ, actor, decision, purpose=purpose)
-        raise refusal(decision, actor)
+        tx.record_decision(AuditAction.AUDIT_READ, decision, purpose=purpose)
+        raise tx.refuse(decision)
     if client_id is not None:
         pseudonym = tx.session.scalar(select(Client.pseudonym).where(Client.id == client_id))
         if pseudonym is None:
-            tx.record_decision(AuditAction.AUDIT_READ, actor, decision, purpose=purpose,
+            tx.record_decision(AuditAction.AUDIT_READ, decision, purpose=purpose,
                                object_type="client", object_id=str(client_id), detail={"found": False})
             raise NotFound("no client with this id; ask by pseudonym for a client whose file is gone")
     controller = actor.subject.party == tx.covenant.controller
@@ -50,7 +50,7 @@ def review_events(tx: Transaction, actor: Actor, *, purpose: str, client_id: uui
                               actor_party=None if controller else actor.subject.party,
                               before_seq=before, limit=limit + 1)
     items = list(rows[:limit])
-    tx.record_decision(AuditAction.AUDIT_READ, actor, decision, purpose=purpose, client_pseudonym=pseudonym,
+    tx.record_decision(AuditAction.AUDIT_READ, decision, purpose=purpose, client_pseudonym=pseudonym,
                        object_type="audit_event", detail={"returned": len(items),
                                                           "scope": "all" if controller else "own_party"})
     return EventPage(items=items, next_before=items[-1].seq if len(rows) > limit else None)

@@ -13,12 +13,10 @@ from sqlalchemy import insert, or_, select, update
 
 from audit import AuditAction
 from covenant import Action
-from gateway.access import load_facts
 from gateway.care.models import CareLink
 from gateway.errors import Conflict, InvalidContent, NotFound
 from gateway.parties.models import Staff
-from gateway.refusals import refusal
-from gateway.transaction import Actor, Transaction
+from gateway.transaction import Transaction
 from gateway.vault import aad
 
 MAX_REASON = 500
@@ -53,17 +51,17 @@ def queue_link(tx: Transaction, *, client_id: uuid.UUID, staff_id: uuid.UUID, gr
     return link_id
 
 
-def grant_link(tx: Transaction, actor: Actor, *, client_id: uuid.UUID, staff_id: uuid.UUID, purpose: str,
+def grant_link(tx: Transaction, *, client_id: uuid.UUID, staff_id: uuid.UUID, purpose: str,
                reason: str, until: dt.datetime | None = None) -> uuid.UUID:
     """Link ``staff_id`` to the client's care team from now (until ``until``, if given)."""
     _reason_bytes(reason)
-    facts = load_facts(tx.session, staff_id=actor.staff_id, client_id=client_id, now=tx.now)
+    facts = tx.client_facts(client_id)
     link_id = uuid.uuid4()
-    decision = tx.authorize(actor, Action.LINK_GRANT, facts.resource(), purpose=purpose,
+    decision = tx.authorize(Action.LINK_GRANT, facts.resource(), purpose=purpose,
                             audit_action=AuditAction.LINK_GRANT, link=facts.link, client_pseudonym=facts.pseudonym,
                             object_type="care_link", object_id=str(link_id), detail={"member": str(staff_id)})
     if not decision.allowed:
-        raise refusal(decision, actor)
+        raise tx.refuse(decision)
     member = tx.session.get(Staff, staff_id)
     if member is None or not member.active or member.party_id not in tx.covenant.parties:
         raise NotFound("no active staff member of a covenant party with this id")
@@ -75,27 +73,26 @@ def grant_link(tx: Transaction, actor: Actor, *, client_id: uuid.UUID, staff_id:
         or_(CareLink.until.is_(None), CareLink.until > tx.now)))
     if open_link is not None:
         raise Conflict("this staff member is already linked to the client")
-    return queue_link(tx, client_id=client_id, staff_id=staff_id, granted_by=actor.staff_id, reason=reason,
+    return queue_link(tx, client_id=client_id, staff_id=staff_id, granted_by=tx.actor.staff_id, reason=reason,
                       link_id=link_id, until=until)
 
 
-def end_link(tx: Transaction, actor: Actor, *, client_id: uuid.UUID, link_id: uuid.UUID, purpose: str,
-             reason: str) -> None:
+def end_link(tx: Transaction, *, client_id: uuid.UUID, link_id: uuid.UUID, purpose: str, reason: str) -> None:
     """End a link now: from this moment the member is refused the client's file."""
     _reason_bytes(reason)
-    facts = load_facts(tx.session, staff_id=actor.staff_id, client_id=client_id, now=tx.now)
-    decision = tx.authorize(actor, Action.LINK_END, facts.resource(), purpose=purpose,
+    facts = tx.client_facts(client_id)
+    decision = tx.authorize(Action.LINK_END, facts.resource(), purpose=purpose,
                             audit_action=AuditAction.LINK_END, link=facts.link, client_pseudonym=facts.pseudonym,
                             object_type="care_link", object_id=str(link_id))
     if not decision.allowed:
-        raise refusal(decision, actor)
+        raise tx.refuse(decision)
     link = tx.session.get(CareLink, link_id)
     if link is None or link.client_id != client_id:
         raise NotFound("no such link in this client's care team")
     if link.until is not None and link.until <= tx.now:
         raise Conflict("this link has already ended")
     sealed, _ = _seal_reason(tx, client_id, link_id, "end_reason", reason, version=link.key_version)
-    now, ended_by = tx.now, actor.staff_id
+    now, ended_by = tx.now, tx.actor.staff_id
 
     def end(conn) -> None:
         ended = conn.execute(update(CareLink).where(

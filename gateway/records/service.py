@@ -15,12 +15,10 @@ from sqlalchemy import and_, case, insert, or_, select, update
 
 from audit import AuditAction, Outcome
 from covenant import Action, check_content
-from gateway.access import load_facts
 from gateway.clients.models import Client
 from gateway.errors import BadRequest, InvalidContent, RecordIntegrityError
 from gateway.records.models import Entry
-from gateway.refusals import refusal
-from gateway.transaction import Actor, Transaction
+from gateway.transaction import Transaction
 from gateway.vault import VaultError, aad
 
 log = structlog.get_logger(__name__)
@@ -53,14 +51,14 @@ def _entry_aad(client_id: uuid.UUID, entry_id: uuid.UUID, kind: str, category: s
     return aad("entry", str(client_id), str(entry_id), kind, category)
 
 
-def _invalid(tx: Transaction, actor: Actor, purpose: str, client_id: uuid.UUID, problems: list[dict]) -> InvalidContent:
+def _invalid(tx: Transaction, purpose: str, client_id: uuid.UUID, problems: list[dict]) -> InvalidContent:
     """Refuse a write that does not fit the covenant's data set (art. 6), and record the attempt."""
-    tx.record(AuditAction.RECORD_WRITE, actor, outcome=Outcome.DENY, reason="content_invalid", purpose=purpose,
+    tx.record(AuditAction.RECORD_WRITE, outcome=Outcome.DENY, reason="content_invalid", purpose=purpose,
               object_type="client", object_id=str(client_id))
     return InvalidContent("the entry does not fit the covenant's data set (art. 6)", extra={"errors": problems})
 
 
-def write_entry(tx: Transaction, actor: Actor, client_id: uuid.UUID, *, purpose: str, kind: str, category: str,
+def write_entry(tx: Transaction, client_id: uuid.UUID, *, purpose: str, kind: str, category: str,
                 content: Mapping[str, Any], source_reference: str | None = None,
                 confidentiality_ground: str | None = None) -> uuid.UUID:
     """Add an entry to the client's file, encrypted with the client's key."""
@@ -79,22 +77,22 @@ def write_entry(tx: Transaction, actor: Actor, client_id: uuid.UUID, *, purpose:
         if kind == "contact" and not problems and dt.date.fromisoformat(content["contact_on"]) > tx.now.date():
             problems.append({"field": "content.contact_on", "problem": "must not be in the future"})
     if problems:
-        raise _invalid(tx, actor, purpose, client_id, problems)
+        raise _invalid(tx, purpose, client_id, problems)
 
-    facts = load_facts(tx.session, staff_id=actor.staff_id, client_id=client_id, now=tx.now)
+    facts = tx.client_facts(client_id)
     entry_id = uuid.uuid4()
-    decision = tx.authorize(actor, Action.RECORD_WRITE, facts.resource(category), purpose=purpose,
+    decision = tx.authorize(Action.RECORD_WRITE, facts.resource(category), purpose=purpose,
                             audit_action=AuditAction.RECORD_WRITE, link=facts.link, client_pseudonym=facts.pseudonym,
                             object_type="entry", object_id=str(entry_id), categories=category,
                             detail=None if facts.informed or facts.client is None else {"client_informed": False})
     if not decision.allowed:
-        raise refusal(decision, actor)
+        raise tx.refuse(decision)
 
     vault = tx.runtime.vault
     version = vault.latest_version(client_id)
     payload = json.dumps({"content": dict(content), "source_reference": source_reference},
                          separators=(",", ":"), ensure_ascii=False).encode()
-    source_party = actor.subject.party
+    source_party = tx.actor.subject.party
     values = {
         "id": entry_id, "client_id": client_id, "kind": kind, "category": category,
         "source_party_id": source_party,
@@ -102,7 +100,7 @@ def write_entry(tx: Transaction, actor: Actor, client_id: uuid.UUID, *, purpose:
                                    if source_reference else None),
         "confidentiality_ground": confidentiality_ground, "purpose": purpose,
         "ciphertext": vault.encrypt(client_id, version, _entry_aad(client_id, entry_id, kind, category), payload),
-        "key_version": version, "created_by": actor.staff_id, "created_at": tx.now,
+        "key_version": version, "created_by": tx.actor.staff_id, "created_at": tx.now,
     }
     tx.write(lambda conn: conn.execute(insert(Entry).values(**values)))
     if kind == "contact":
@@ -128,16 +126,16 @@ def _view(tx: Transaction, entry: Entry) -> EntryView:
                      content=payload["content"], created_at=entry.created_at, created_by=entry.created_by)
 
 
-def read_entry(tx: Transaction, actor: Actor, client_id: uuid.UUID, entry_id: uuid.UUID, *, purpose: str) -> EntryView:
+def read_entry(tx: Transaction, client_id: uuid.UUID, entry_id: uuid.UUID, *, purpose: str) -> EntryView:
     """One entry of a client's file, for a staff member linked to the client whose party may read its category."""
-    facts = load_facts(tx.session, staff_id=actor.staff_id, client_id=client_id, now=tx.now, entry_id=entry_id)
+    facts = tx.client_facts(client_id, entry_id=entry_id)
     category = facts.entry.category if facts.entry is not None else None
-    decision = tx.authorize(actor, Action.RECORD_READ, facts.resource(category, entry_expected=True),
+    decision = tx.authorize(Action.RECORD_READ, facts.resource(category, entry_expected=True),
                             purpose=purpose, audit_action=AuditAction.RECORD_READ, link=facts.link,
                             client_pseudonym=facts.pseudonym, object_type="entry", object_id=str(entry_id),
                             categories=category)
     if not decision.allowed:
-        raise refusal(decision, actor)
+        raise tx.refuse(decision)
     return _view(tx, facts.entry)
 
 
@@ -153,7 +151,7 @@ def _encode_cursor(entry: Entry) -> str:
     return base64.urlsafe_b64encode(f"{entry.created_at.isoformat()}|{entry.id}".encode()).decode()
 
 
-def list_entries(tx: Transaction, actor: Actor, client_id: uuid.UUID, *, purpose: str, limit: int = 50,
+def list_entries(tx: Transaction, client_id: uuid.UUID, *, purpose: str, limit: int = 50,
                  cursor: str | None = None, kind: str | None = None) -> EntryPage:
     """The entries of a client's file the staff member may read, oldest first, a page at a time.
 
@@ -162,16 +160,15 @@ def list_entries(tx: Transaction, actor: Actor, client_id: uuid.UUID, *, purpose
     """
     after = _decode_cursor(cursor) if cursor else None
     limit = max(1, min(limit, MAX_PAGE))
-    facts = load_facts(tx.session, staff_id=actor.staff_id, client_id=client_id, now=tx.now)
-    decisions = {category: tx.decide(actor, Action.RECORD_READ, facts.resource(category), purpose=purpose,
-                                     link=facts.link)
+    facts = tx.client_facts(client_id)
+    decisions = {category: tx.decide(Action.RECORD_READ, facts.resource(category), purpose=purpose, link=facts.link)
                  for category in tx.covenant.categories}
     readable = sorted(category for category, decision in decisions.items() if decision.allowed)
     decision = decisions[readable[0]] if readable else next(iter(decisions.values()))
-    tx.record_decision(AuditAction.RECORD_LIST, actor, decision, purpose=purpose, client_pseudonym=facts.pseudonym,
+    tx.record_decision(AuditAction.RECORD_LIST, decision, purpose=purpose, client_pseudonym=facts.pseudonym,
                        object_type="client", object_id=str(client_id), categories=",".join(readable) or None)
     if not decision.allowed:
-        raise refusal(decision, actor)
+        raise tx.refuse(decision)
 
     statement = select(Entry).where(Entry.client_id == client_id, Entry.category.in_(readable))
     if kind is not None:

@@ -5,15 +5,16 @@ import uuid
 from sqlalchemy import select
 
 from audit import AuditEvent
+from covenant import Role
+from gateway.access import load_staff
 from gateway.operations import default_scopes
-from gateway.parties import service as parties_service
 
 
 def token(runtime, staff_id, *, scopes=None, ttl: int = 3600) -> str:
     with runtime.session() as session:
-        staff = parties_service.get_staff(session, uuid.UUID(str(staff_id)))
-        subject = parties_service.subject_for(staff, None)
-    return runtime.tokens.mint(subject=str(staff_id), scopes=default_scopes(subject.roles) if scopes is None
+        staff = load_staff(session, uuid.UUID(str(staff_id)))
+    roles = frozenset(Role(role) for role in staff.roles)
+    return runtime.tokens.mint(subject=str(staff_id), scopes=default_scopes(roles) if scopes is None
                                else frozenset(scopes), client_id="test-system", now=runtime.clock(), ttl_seconds=ttl)
 
 
@@ -40,19 +41,11 @@ def last_event(runtime, **where) -> AuditEvent:
     return found[-1]
 
 
-def actor(runtime, staff_id):
-    from gateway.transaction import Actor
+def act(runtime, staff_id, work):
+    """Run ``work(tx)`` as staff member ``staff_id`` in a unit of work of its own and commit it, as a request would."""
+    from gateway.transaction import Actor, Transaction
 
-    with runtime.session() as session:
-        staff = parties_service.get_staff(session, uuid.UUID(str(staff_id)))
-        return Actor(subject=parties_service.subject_for(staff, None), source_system="test-system")
-
-
-def act(runtime, work):
-    """Run ``work(tx)`` in a unit of work of its own and commit it, as a request would."""
-    from gateway.transaction import Transaction
-
-    tx = Transaction(runtime, access_point="test")
+    tx = Transaction(runtime, access_point="test", actor=Actor.staff_member(uuid.UUID(str(staff_id)), "test-system"))
     try:
         result = work(tx)
     except Exception as exc:
@@ -62,19 +55,23 @@ def act(runtime, work):
     return result
 
 
+def register_client(runtime, staff_id, **kwargs) -> uuid.UUID:
+    from gateway.clients import service as clients_service
+
+    return act(runtime, staff_id, lambda tx: clients_service.register_client(tx, purpose="case_management", **kwargs))
+
+
 def link(runtime, cast, member: str, *, until=None) -> uuid.UUID:
     """The demo client manager links ``member`` (a name of the demo cast) to the demo client."""
     from gateway.care import service as care_service
 
-    manager = actor(runtime, cast.staff["client_manager"])
-    return act(runtime, lambda tx: care_service.grant_link(
-        tx, manager, client_id=uuid.UUID(cast.clients[0]), staff_id=uuid.UUID(cast.staff[member]),
+    return act(runtime, cast.staff["client_manager"], lambda tx: care_service.grant_link(
+        tx, client_id=uuid.UUID(cast.clients[0]), staff_id=uuid.UUID(cast.staff[member]),
         purpose="case_management", reason="asked for their records", until=until))
 
 
 def end_link(runtime, cast, link_id) -> None:
     from gateway.care import service as care_service
 
-    manager = actor(runtime, cast.staff["client_manager"])
-    act(runtime, lambda tx: care_service.end_link(tx, manager, client_id=uuid.UUID(cast.clients[0]),
-                                                  link_id=link_id, purpose="case_management", reason="case closed"))
+    act(runtime, cast.staff["client_manager"], lambda tx: care_service.end_link(
+        tx, client_id=uuid.UUID(cast.clients[0]), link_id=link_id, purpose="case_management", reason="case closed"))

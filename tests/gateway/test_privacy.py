@@ -11,9 +11,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, inspect, text
 
-from gateway.clients import service as clients_service
 from gateway.logging import configure_logging
-from tests.gateway.helpers import act, actor, auth, token
+from tests.gateway.helpers import auth, register_client, token
 
 BSN = "111222333"  # passes the eleven test; fictional
 
@@ -56,9 +55,7 @@ def _database_text(url: str) -> str:
 
 def test_content_and_bsn_never_appear_outside_the_ciphertext(runtime, settings, demo, http, marker,
                                                              captured_logs, engine_name):
-    manager = actor(runtime, demo.staff["client_manager"])
-    other_client = act(runtime, lambda tx: clients_service.register_client(
-        tx, manager, purpose="case_management", bsn=BSN, informed_at=tx.now))
+    other_client = register_client(runtime, demo.staff["client_manager"], bsn=BSN)
     bearer = token(runtime, demo.staff["client_manager"])
     police = token(runtime, demo.staff["police_officer"])
     note = {"kind": "note", "category": "special", "content": {"text": f"{marker} diagnosed with {marker}"},
@@ -140,9 +137,7 @@ def test_key_files_are_private(runtime, settings, demo):
 
 
 def test_pseudonyms_are_random_and_carry_no_identity(runtime, demo):
-    manager = actor(runtime, demo.staff["client_manager"])
-    ids = [act(runtime, lambda tx: clients_service.register_client(tx, manager, purpose="case_management"))
-           for _ in range(5)]
+    ids = [register_client(runtime, demo.staff["client_manager"]) for _ in range(5)]
     from gateway.clients.models import Client
     with runtime.session() as session:
         pseudonyms = {session.get(Client, uuid.UUID(str(i))).pseudonym for i in ids}

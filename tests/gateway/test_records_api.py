@@ -11,7 +11,7 @@ from joserfc.jwk import ECKey, OctKey
 
 from audit import AuditAction, Outcome
 from gateway.clients.models import Client, ClientStatus
-from tests.gateway.helpers import auth, end_link, events, last_event, link, token
+from tests.gateway.helpers import auth, end_link, events, last_event, link, register_client, token
 
 PROBLEM = "application/problem+json"
 NOTE = {"kind": "note", "category": "ordinary", "content": {"text": "Viewed a room at the Kerkstraat."}}
@@ -289,11 +289,7 @@ def test_processing_stops_after_a_justified_objection(runtime, http, cast, clien
 
 
 def test_an_entry_of_another_client_is_not_found_through_this_client(runtime, http, cast, client_id):
-    from gateway.clients import service as clients_service
-    from tests.gateway.helpers import act, actor
-
-    manager = actor(runtime, cast.staff["client_manager"])
-    other = act(runtime, lambda tx: clients_service.register_client(tx, manager, purpose="case_management"))
+    other = register_client(runtime, cast.staff["client_manager"])
     bearer = token(runtime, cast.staff["client_manager"])
     created = http.post(entries_url(other), json=NOTE, headers=auth(bearer)).json()["id"]
     assert http.get(entries_url(client_id, created), headers=auth(bearer)).status_code == 404

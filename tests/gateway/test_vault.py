@@ -9,13 +9,12 @@ import pytest
 from sqlalchemy import select, update
 
 from audit import AuditAction, Outcome
-from gateway.clients import service as clients_service
 from gateway.config import Settings
 from gateway.operations import rotate_keys
 from gateway.records.models import Entry
 from gateway.runtime import Runtime
 from gateway.vault import ClientKey, VaultError
-from tests.gateway.helpers import act, actor, auth, last_event, token
+from tests.gateway.helpers import auth, last_event, register_client, token
 
 
 def _entries(runtime) -> list[Entry]:
@@ -53,8 +52,7 @@ def test_an_entry_relabelled_to_another_category_fails_to_decrypt(runtime, demo,
 
 
 def test_an_entry_moved_to_another_client_fails_to_decrypt(runtime, demo, http):
-    manager = actor(runtime, demo.staff["client_manager"])
-    other = act(runtime, lambda tx: clients_service.register_client(tx, manager, purpose="case_management"))
+    other = register_client(runtime, demo.staff["client_manager"])
     entry = _entries(runtime)[0]
     _set(runtime, entry.id, client_id=other)
     response = http.get(f"/v1/clients/{other}/entries/{entry.id}",
@@ -63,8 +61,7 @@ def test_an_entry_moved_to_another_client_fails_to_decrypt(runtime, demo, http):
 
 
 def test_a_wrapped_key_swapped_between_clients_is_refused(runtime, demo):
-    manager = actor(runtime, demo.staff["client_manager"])
-    other = act(runtime, lambda tx: clients_service.register_client(tx, manager, purpose="case_management"))
+    other = register_client(runtime, demo.staff["client_manager"])
     demo_client = uuid.UUID(demo.clients[0])
     with runtime.keystore_engine.begin() as conn:
         wrapped = conn.scalar(select(ClientKey.wrapped_key).where(ClientKey.client_id == other))
