@@ -10,9 +10,12 @@ does not undo the others (group commit).
 Callers wait on a future: a thread blocks on it (:meth:`GroupCommitter.commit`), a coroutine awaits
 it (:meth:`GroupCommitter.commit_async`) without occupying a worker thread.
 
-The chain position is read inside the committing transaction under a lock that spans processes
-(SQLite's write lock, taken by ``BEGIN IMMEDIATE``; a PostgreSQL advisory transaction lock), so
-several gateway instances, and the CLI beside a running gateway, can append to one trail.
+The chain head (last position and hash) is kept in memory between commits. Appends are serialised
+across processes by a lock held for the committing transaction (SQLite's write lock, taken by
+``BEGIN IMMEDIATE``; a PostgreSQL advisory transaction lock), so several gateway instances, and the
+CLI beside a running gateway, can append to one trail: when another process has appended since,
+the next position is taken and the insert fails on the primary key; the writer then reads the head
+afresh and commits the batch again.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from typing import Any, Callable, Sequence
 
 import structlog
 from sqlalchemy import Connection, Engine, insert, select, text
+from sqlalchemy.exc import IntegrityError
 
 from audit.chain import GENESIS, link
 from audit.events import EventDraft, SealedEvent
@@ -45,6 +49,10 @@ _LOCK = text("SELECT pg_advisory_xact_lock(:key)").bindparams(key=_PG_CHAIN_LOCK
 
 class AuditUnavailable(RuntimeError):
     """The trail could not be written; whatever the unit of work did was not committed."""
+
+
+class _StaleHead(Exception):
+    """Another process appended to the trail since this writer last did."""
 
 
 @dataclass(slots=True)
@@ -76,6 +84,7 @@ class GroupCommitter:
         self._queue: deque[tuple[UnitOfWork, Future]] = deque()
         self._thread: threading.Thread | None = None
         self._closed = False
+        self._head: tuple[int, bytes] | None = None  # touched by the writer thread only
 
     def submit(self, work: UnitOfWork) -> Future:
         """Queue ``work``; the future resolves to :class:`Committed` once it is durable.
@@ -126,36 +135,14 @@ class GroupCommitter:
             self._run(batch)
 
     def _run(self, batch: list[tuple[UnitOfWork, Future]]) -> None:
-        outcomes: list[tuple[Future, Any, BaseException | None, list[SealedEvent]]] = []
         try:
-            with self._engine.connect() as conn, conn.begin():
-                if self._postgres:
-                    conn.execute(_LOCK)
-                head = conn.execute(_HEAD).first()
-                seq, prev = (head.seq, head.hash) if head else (0, GENESIS)
-                rows = []
-                for work, future in batch:
-                    events, result, error, sealed = work.events, None, None, []
-                    if work.apply is not None:
-                        try:
-                            with conn.begin_nested():
-                                result = work.apply(conn)
-                        except Exception as exc:  # the unit's own refusal or constraint: record it, carry on
-                            error = exc
-                            events = [event.failed("write_failed") for event in events]
-                    for event in events:
-                        seq += 1
-                        values = {name: getattr(event, name) for name in _DRAFT_FIELDS}
-                        values["seq"] = seq
-                        values["prev_hash"] = prev
-                        prev = link(prev, values)
-                        values["hash"] = prev
-                        rows.append(values)
-                        sealed.append(SealedEvent(seq=seq, id=event.id, hash=prev))
-                    outcomes.append((future, result, error, sealed))
-                if rows:
-                    conn.execute(_APPEND, rows)
+            try:
+                outcomes = self._attempt(batch)
+            except _StaleHead:
+                self._head = None
+                outcomes = self._attempt(batch)
         except Exception as exc:
+            self._head = None
             log.error("audit_commit_failed", error=type(exc).__name__, units=len(batch))
             for _, future in batch:
                 failure = AuditUnavailable("the audit trail could not be written")
@@ -164,6 +151,44 @@ class GroupCommitter:
             return
         for future, result, error, sealed in outcomes:
             _settle(future, result=Committed(result, sealed), error=error)
+
+    def _attempt(self, batch: list[tuple[UnitOfWork, Future]]):
+        """Commit the batch in one transaction; raises :class:`_StaleHead` if the head moved meanwhile."""
+        outcomes = []
+        with self._engine.connect() as conn, conn.begin():
+            if self._postgres:
+                conn.execute(_LOCK)
+            if self._head is None:
+                row = conn.execute(_HEAD).first()
+                self._head = (row.seq, row.hash) if row else (0, GENESIS)
+            seq, prev = self._head
+            rows = []
+            for work, future in batch:
+                events, result, error, sealed = work.events, None, None, []
+                if work.apply is not None:
+                    try:
+                        with conn.begin_nested():
+                            result = work.apply(conn)
+                    except Exception as exc:  # the unit's own refusal or constraint: record it, carry on
+                        error = exc
+                        events = [event.failed("write_failed") for event in events]
+                for event in events:
+                    seq += 1
+                    values = {name: getattr(event, name) for name in _DRAFT_FIELDS}
+                    values["seq"] = seq
+                    values["prev_hash"] = prev
+                    prev = link(prev, values)
+                    values["hash"] = prev
+                    rows.append(values)
+                    sealed.append(SealedEvent(seq=seq, id=event.id, hash=prev))
+                outcomes.append((future, result, error, sealed))
+            if rows:
+                try:
+                    conn.execute(_APPEND, rows)
+                except IntegrityError as exc:
+                    raise _StaleHead() from exc
+        self._head = (seq, prev)
+        return outcomes
 
 
 def _settle(future: Future, *, result: Any = None, error: BaseException | None = None) -> None:

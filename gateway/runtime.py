@@ -15,7 +15,7 @@ from audit import GroupCommitter
 from covenant import Covenant, load_covenant
 from gateway.clock import Clock, system_clock
 from gateway.config import Settings
-from gateway.db import create_db_engine, migrate
+from gateway.db import Checkpointer, create_db_engine, is_sqlite, migrate
 from gateway.tokens import TokenService, load_or_create_signing_key
 from gateway.vault import BlindIndex, KekRing, Vault, ensure_private_folder
 
@@ -35,6 +35,7 @@ class Runtime:
     blind_index: BlindIndex
     tokens: TokenService
     _sessions: sessionmaker = field(repr=False, default=None)
+    _checkpointer: Checkpointer | None = field(repr=False, default=None)
 
     @classmethod
     def build(cls, settings: Settings, *, clock: Clock = system_clock, prepare: bool = True) -> "Runtime":
@@ -45,8 +46,7 @@ class Runtime:
         """
         covenant = load_covenant(settings.covenant_file)
         engine = create_db_engine(settings.data_url)
-        writer_engine = engine if engine.dialect.name != "sqlite" else create_db_engine(settings.data_url,
-                                                                                           writer=True)
+        writer_engine = create_db_engine(settings.data_url, writer=True, pool_size=2)
         keystore_engine = create_db_engine(settings.key_store_url, writer=True, pool_size=10)
         keys = ensure_private_folder(settings.key_folder)
         ring = KekRing(keys)
@@ -69,6 +69,7 @@ class Runtime:
             tokens=TokenService(load_or_create_signing_key(keys), issuer=settings.issuer,
                                 audience=settings.audience),
             _sessions=sessionmaker(engine, expire_on_commit=False),
+            _checkpointer=Checkpointer(settings.data_url).start() if is_sqlite(settings.data_url) else None,
         )
         log.info("runtime_ready", covenant=covenant.label, covenant_digest=covenant.digest[:16],
                  engine=engine.dialect.name)
@@ -79,5 +80,7 @@ class Runtime:
 
     def close(self) -> None:
         self.committer.close()
+        if self._checkpointer is not None:
+            self._checkpointer.close()
         for engine in {self.engine, self.writer_engine, self.keystore_engine}:
             engine.dispose()

@@ -113,3 +113,19 @@ def test_every_field_of_the_draft_is_stored(writer_engine):
                  "categories", "authority", "access_point", "source_system", "request_id", "on_behalf_of",
                  "detail", "id"):
         assert getattr(row, name) == getattr(event, name), name
+
+
+def test_a_writer_whose_head_went_stale_reads_it_afresh(writer_engine, databases):
+    # A keeps the head in memory; B (another process) appends meanwhile; A's next commit must land
+    # after B's event, not collide with it or fork the chain.
+    other = create_db_engine(databases.data_url, writer=True)
+    first, second = GroupCommitter(writer_engine), GroupCommitter(other)
+    assert [e.seq for e in first.commit(unit(1)).sealed] == [1]
+    assert [e.seq for e in second.commit(unit(2)).sealed] == [2]
+    assert [e.seq for e in first.commit(unit(3)).sealed] == [3]
+    assert [e.seq for e in second.commit(unit(4)).sealed] == [4]
+    with writer_engine.connect() as conn:
+        assert verify_chain(conn).ok
+    first.close()
+    second.close()
+    other.dispose()
