@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, bindparam, select
 
 from audit.chain import GENESIS, link
 from audit.models import AuditEvent
 
-_COLUMNS = [column for column in AuditEvent.__table__.columns]
+_TABLE = AuditEvent.__table__
+_PAGE = (select(*_TABLE.columns).where(_TABLE.c.seq > bindparam("after")).order_by(_TABLE.c.seq)
+         .limit(bindparam("limit")))
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,19 +36,22 @@ def verify_chain(conn: Connection, *, batch: int = 10_000) -> VerifyReport:
     """
     expected_seq = 1
     prev = GENESIS
-    result = conn.execution_options(stream_results=True, yield_per=batch).execute(
-        select(*_COLUMNS).order_by(AuditEvent.seq)
-    )
-    for row in result.mappings():
-        seq = row["seq"]
-        if seq != expected_seq:
-            missing = "missing" if seq > expected_seq else "out of order"
-            return VerifyReport(False, expected_seq - 1, expected_seq, f"event {expected_seq} is {missing}")
-        if row["prev_hash"] != prev:
-            return VerifyReport(False, seq - 1, seq, "does not link to the event before it")
-        recomputed = link(prev, row)
-        if recomputed != row["hash"]:
-            return VerifyReport(False, seq - 1, seq, "content does not match its hash")
-        prev = recomputed
-        expected_seq += 1
-    return VerifyReport(True, expected_seq - 1)
+    after = 0
+    while True:
+        # Keyset pages rather than one long cursor: no transaction held open over a trail of millions.
+        rows = conn.execute(_PAGE, {"after": after, "limit": batch}).mappings().all()
+        for row in rows:
+            seq = row["seq"]
+            if seq != expected_seq:
+                missing = "missing" if seq > expected_seq else "out of order"
+                return VerifyReport(False, expected_seq - 1, expected_seq, f"event {expected_seq} is {missing}")
+            if row["prev_hash"] != prev:
+                return VerifyReport(False, seq - 1, seq, "does not link to the event before it")
+            recomputed = link(prev, row)
+            if recomputed != row["hash"]:
+                return VerifyReport(False, seq - 1, seq, "content does not match its hash")
+            prev = recomputed
+            expected_seq += 1
+        if len(rows) < batch:
+            return VerifyReport(True, expected_seq - 1)
+        after = rows[-1]["seq"]

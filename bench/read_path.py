@@ -142,6 +142,12 @@ class Server:
             time.sleep(0.1)
         raise RuntimeError(f"the {self.app} server did not start in {timeout:.0f} s")
 
+    def cpu_seconds(self) -> float:
+        """CPU time the server process has used so far, all threads (from /proc): a figure less noisy
+        than throughput on a shared machine."""
+        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def stop(self) -> None:
         if self.process.poll() is None:
             self.process.terminate()
@@ -261,15 +267,17 @@ def run_engine(engine_name: str, options: Options, log=print) -> dict[str, Any]:
                         server = servers[name]
                         warm = wrk.run(server.url, scripts[name], connections=connections,
                                        seconds=options.warmup_seconds)
+                        cpu_before = server.cpu_seconds()
                         measured = wrk.run(server.url, scripts[name], connections=connections,
                                            seconds=options.seconds)
+                        cpu_ms = (server.cpu_seconds() - cpu_before) * 1000 / max(1, measured.requests)
                         if name == "protected":
                             answered_protected += (warm.requests - warm.non2xx) + (measured.requests - measured.non2xx)
                         runs.append({"route": name, **measured.as_dict(), "warmup_requests": warm.requests,
-                                     "warmup_non2xx": warm.non2xx})
+                                     "warmup_non2xx": warm.non2xx, "server_cpu_ms_per_request": round(cpu_ms, 3)})
                         log(f"  {engine_name:10} c={connections:<3} {name:11} {measured.requests_per_s:8,.0f} req/s  "
                             f"p50 {measured.p50_ms:6.2f} ms  p99 {measured.p99_ms:7.2f} ms  "
-                            f"non-2xx {measured.non2xx}")
+                            f"server CPU {cpu_ms:5.2f} ms/request  non-2xx {measured.non2xx}")
                 result["runs"] = runs
             finally:
                 gateway.stop()
@@ -316,6 +324,8 @@ def summarise(runs: list[dict], concurrencies) -> list[dict]:
             "tail_target": TAIL_TARGET,
             "tail_ok": tail <= TAIL_TARGET,
             "p50_ratio": round(protected["p50_ms"] / plain["p50_ms"], 2) if plain["p50_ms"] else None,
+            "cpu_ratio": round(protected["server_cpu_ms_per_request"] / plain["server_cpu_ms_per_request"], 2)
+            if plain["server_cpu_ms_per_request"] else None,
             "no_errors": all(r["non2xx"] == 0 and not any(r["errors"].values()) for r in by_route.values()),
         })
     return rows
@@ -328,16 +338,18 @@ def print_engine(result: dict[str, Any], log=print) -> None:
         f"{result['dataset']['entries']:,} entries of ~{result['dataset']['entry_content_chars']:,} chars; "
         f"{result['dataset']['distinct_requests']:,} distinct requests "
         f"({result['dataset']['distinct_tokens']} tokens, {result['dataset']['distinct_clients']:,} clients)")
-    log(table(["conc", "route", "req/s", "p50 ms", "p99 ms", "p99.9 ms", "max ms", "requests", "non-2xx", "errors"],
+    log(table(["conc", "route", "req/s", "p50 ms", "p99 ms", "p99.9 ms", "max ms", "CPU ms/req", "requests",
+               "non-2xx", "errors"],
               [[r["connections"], r["route"], r["requests_per_s"], r["p50_ms"], r["p99_ms"], r["p999_ms"], r["max_ms"],
-                r["requests"], r["non2xx"], sum(r["errors"].values())] for r in result["runs"]]))
+                r["server_cpu_ms_per_request"], r["requests"], r["non2xx"], sum(r["errors"].values())]
+               for r in result["runs"]]))
     log("")
     log(table(["conc", "throughput protected/unprotected", "target", "p99/p50 protected", "target",
-               "p50 protected/unprotected"],
+               "p50 protected/unprotected", "server CPU per request protected/unprotected"],
               [[s["connections"], f"{s['throughput_ratio']:.2f}x", f">= {s['throughput_target']}x "
                 + ("MET" if s["throughput_ok"] else "MISSED"),
                 f"{s['protected_p99_over_p50']:.2f}x", f"<= {s['tail_target']}x " + ("MET" if s["tail_ok"] else "MISSED"),
-                f"{s['p50_ratio']:.2f}x"] for s in result["summary"]]))
+                f"{s['p50_ratio']:.2f}x", f"{s['cpu_ratio']:.2f}x"] for s in result["summary"]]))
 
 
 def main(options: Options | None = None, log=print) -> dict[str, Any]:

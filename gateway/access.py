@@ -15,8 +15,7 @@ import datetime as dt
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import Uuid, and_, bindparam, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection, Uuid, and_, bindparam, select
 
 from audit.types import UTCDateTime
 from covenant import ClientFacts, LinkFacts, Resource
@@ -98,16 +97,16 @@ class AccessFacts:
                         entry_found=self.entry is not None or not entry_expected)
 
 
-def load_staff(session: Session, staff_id: uuid.UUID) -> StaffFacts | None:
-    row = session.connection().execute(IDENTITY, {"staff_id": staff_id}).first()
+def load_staff(conn: Connection, staff_id: uuid.UUID) -> StaffFacts | None:
+    row = conn.execute(IDENTITY, {"staff_id": staff_id}).first()
     return StaffFacts(row.staff_party, row.staff_roles, row.staff_active) if row is not None else None
 
 
-def load_facts(session: Session, *, staff_id: uuid.UUID, client_id: uuid.UUID, now: dt.datetime,
+def load_facts(conn: Connection, *, staff_id: uuid.UUID, client_id: uuid.UUID, now: dt.datetime,
                entry_id: uuid.UUID | None = None) -> AccessFacts | None:
     """The facts for ``staff_id`` acting on ``client_id``; None when there is no such staff member."""
-    row = session.connection().execute(FACTS, {"staff_id": staff_id, "now": now, "entry_id": entry_id,
-                                               "client_id": client_id}).first()
+    row = conn.execute(FACTS, {"staff_id": staff_id, "now": now, "entry_id": entry_id,
+                               "client_id": client_id}).first()
     if row is None:
         return None
     staff = StaffFacts(row.staff_party, row.staff_roles, row.staff_active)

@@ -5,7 +5,7 @@ WAL with ``synchronous=FULL`` (a commit is on disk before the answer), ``secure_
 deleted row, a destroyed data key above all, is overwritten, not left in free pages) and foreign
 keys on; the gateway issues ``BEGIN`` itself so that savepoints and transactional DDL behave, and
 the one connection that writes begins with ``BEGIN IMMEDIATE`` so writers queue on SQLite's lock
-instead of failing halfway through a transaction. That connection does not checkpoint the WAL itself
+instead of failing halfway through a transaction. Every other connection is read-only. That connection does not checkpoint the WAL itself
 (a checkpoint inside a commit makes that request wait for it); a :class:`Checkpointer` thread does.
 """
 
@@ -40,14 +40,22 @@ def create_db_engine(url: str, *, writer: bool = False, pool_size: int = 20) -> 
     Statement parameters are kept out of exception messages and logs (``hide_parameters``): they
     may be pseudonyms, blind indexes or ciphertext, and the logs must not hold them.
 
-    ``writer`` marks the engine whose connections take SQLite's write lock at ``BEGIN``; on
-    PostgreSQL it makes no difference.
+    Only a ``writer`` engine writes: its SQLite connections take the write lock at ``BEGIN
+    IMMEDIATE``. The others are read-only (SQLite ``query_only``, PostgreSQL read-only sessions) and
+    run each statement on its own, outside an explicit transaction: the gateway's reads are single
+    statements, and handing such a connection back costs no ``ROLLBACK`` round trip.
     """
     if not is_sqlite(url):
         # The writer's connection is used back to back by one thread; a ping before each use would
         # cost a round trip per commit, and a dropped connection fails that commit closed anyway.
-        return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=not writer,
-                             hide_parameters=True)
+        engine = create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=not writer,
+                               hide_parameters=True, **({} if writer else {"isolation_level": "AUTOCOMMIT"}))
+        if not writer:
+            @event.listens_for(engine, "connect")
+            def _read_only(dbapi_connection, _record) -> None:
+                with dbapi_connection.cursor() as cursor:
+                    cursor.execute("SET default_transaction_read_only = on")
+        return engine
 
     path = url.removeprefix("sqlite:///")
     if path and path != ":memory:":
@@ -56,8 +64,7 @@ def create_db_engine(url: str, *, writer: bool = False, pool_size: int = 20) -> 
                            connect_args={"timeout": 30, "check_same_thread": False}, hide_parameters=True)
 
     pragmas = ["journal_mode=WAL", "synchronous=FULL", "secure_delete=ON", "foreign_keys=ON", "busy_timeout=30000"]
-    if writer:
-        pragmas.append("wal_autocheckpoint=0")
+    pragmas.append("wal_autocheckpoint=0" if writer else "query_only=ON")
 
     @event.listens_for(engine, "connect")
     def _configure(dbapi_connection, _record) -> None:
@@ -67,11 +74,10 @@ def create_db_engine(url: str, *, writer: bool = False, pool_size: int = 20) -> 
             cursor.execute(f"PRAGMA {pragma}")
         cursor.close()
 
-    begin = "BEGIN IMMEDIATE" if writer else "BEGIN"
-
-    @event.listens_for(engine, "begin")
-    def _begin(connection) -> None:
-        connection.connection.driver_connection.execute(begin)
+    if writer:
+        @event.listens_for(engine, "begin")
+        def _begin(connection) -> None:
+            connection.connection.driver_connection.execute("BEGIN IMMEDIATE")
 
     return engine
 

@@ -15,6 +15,7 @@ import structlog
 
 def configure_logging(*, console: bool, level: str = "INFO") -> None:
     shared = [
+        structlog.stdlib.filter_by_level,  # first: a disabled level costs nothing further
         structlog.contextvars.merge_contextvars,
         structlog.stdlib.add_log_level,
         structlog.stdlib.add_logger_name,

@@ -58,7 +58,7 @@ def default_scopes(roles: frozenset[Role]) -> frozenset[str]:
 def issue_token(runtime: Runtime, *, staff_id: uuid.UUID, ttl_seconds: int | None = None) -> str:
     """Mint a bearer token for an active staff member, with the scopes their roles carry."""
     tx = _administration(runtime, "token")
-    staff = load_staff(tx.session, staff_id)
+    staff = load_staff(tx.connection, staff_id)
     if staff is None or not staff.active:
         reason = "staff_unknown" if staff is None else "staff_inactive"
         tx.record(AuditAction.TOKEN_ISSUE, outcome=Outcome.DENY, reason=reason, purpose=ADMINISTRATION,

@@ -30,6 +30,7 @@ class Runtime:
     engine: Engine
     writer_engine: Engine
     keystore_engine: Engine
+    keystore_writer: Engine
     committer: GroupCommitter
     vault: Vault
     blind_index: BlindIndex
@@ -47,14 +48,15 @@ class Runtime:
         covenant = load_covenant(settings.covenant_file)
         engine = create_db_engine(settings.data_url)
         writer_engine = create_db_engine(settings.data_url, writer=True, pool_size=2)
-        keystore_engine = create_db_engine(settings.key_store_url, writer=True, pool_size=10)
+        keystore_engine = create_db_engine(settings.key_store_url)
+        keystore_writer = create_db_engine(settings.key_store_url, writer=True, pool_size=2)
         keys = ensure_private_folder(settings.key_folder)
         ring = KekRing(keys)
         if prepare:
             migrate(writer_engine, "data")
-            migrate(keystore_engine, "keystore")
+            migrate(keystore_writer, "keystore")
             ring.ensure(clock())
-        vault = Vault(keystore_engine, ring, cache_seconds=settings.dek_cache_seconds)
+        vault = Vault(keystore_engine, ring, writer=keystore_writer, cache_seconds=settings.dek_cache_seconds)
         vault.check()
         runtime = cls(
             settings=settings,
@@ -63,6 +65,7 @@ class Runtime:
             engine=engine,
             writer_engine=writer_engine,
             keystore_engine=keystore_engine,
+            keystore_writer=keystore_writer,
             committer=GroupCommitter(writer_engine),
             vault=vault,
             blind_index=BlindIndex(keys),
@@ -82,5 +85,5 @@ class Runtime:
         self.committer.close()
         if self._checkpointer is not None:
             self._checkpointer.close()
-        for engine in {self.engine, self.writer_engine, self.keystore_engine}:
+        for engine in {self.engine, self.writer_engine, self.keystore_engine, self.keystore_writer}:
             engine.dispose()

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from sqlalchemy import Connection
+from sqlalchemy.orm import Session
 
 from audit import AuditAction, AuditUnavailable, EventDraft, Outcome, UnitOfWork
 from covenant import STAFF_ROLES, Action, Context, Decision, LinkFacts, Resource, Role, Subject, decide
@@ -88,7 +89,8 @@ class Transaction:
         self.actor = actor
         self.purpose: str | None = None
         self._identified = actor is not None and actor.subject.id is None  # the administrator is no staff
-        self._session = None
+        self._connection: Connection | None = None
+        self._session: Session | None = None
         self._events: list[EventDraft] = []
         self._writes: list[Callable[[Connection], Any]] = []
 
@@ -98,9 +100,17 @@ class Transaction:
         self._identified = False
 
     @property
-    def session(self):
+    def connection(self) -> Connection:
+        """The unit's read-only connection (Core); the hot paths read through it."""
+        if self._connection is None:
+            self._connection = self.runtime.engine.connect()
+        return self._connection
+
+    @property
+    def session(self) -> Session:
+        """An ORM session on the same read-only connection, for the paths where the ORM reads clearer."""
         if self._session is None:
-            self._session = self.runtime.session()
+            self._session = Session(bind=self.connection)
         return self._session
 
     def _staff_id(self) -> uuid.UUID:
@@ -124,11 +134,11 @@ class Transaction:
         """The acting staff member as stored now: an account switched off is off at once (ASVS 8.3.2)."""
         if self._identified:
             return self.actor
-        return self._resolve(load_staff(self.session, self._staff_id()))
+        return self._resolve(load_staff(self.connection, self._staff_id()))
 
     def client_facts(self, client_id: uuid.UUID, *, entry_id: uuid.UUID | None = None) -> AccessFacts:
         """The facts of a decision about ``client_id`` (see :mod:`gateway.access`), and the actor with them."""
-        facts = load_facts(self.session, staff_id=self._staff_id(), client_id=client_id, now=self.now,
+        facts = load_facts(self.connection, staff_id=self._staff_id(), client_id=client_id, now=self.now,
                            entry_id=entry_id)
         self._resolve(facts.staff if facts is not None else None)
         return facts
@@ -181,6 +191,9 @@ class Transaction:
         if self._session is not None:
             self._session.close()
             self._session = None
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
 
     def _unit(self) -> UnitOfWork | None:
         self.end_reads()

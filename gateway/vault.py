@@ -171,9 +171,11 @@ class RotationReport:
 class Vault:
     """Per-client envelope encryption over the key store and the KEK ring."""
 
-    def __init__(self, engine: Engine, ring: KekRing, *, cache_seconds: float = 60.0,
+    def __init__(self, engine: Engine, ring: KekRing, *, writer: Engine | None = None, cache_seconds: float = 60.0,
                  cache_size: int = 10_000) -> None:
+        """``engine`` reads the key store (concurrently); ``writer`` (default: ``engine``) changes it."""
         self._engine = engine
+        self._writer = writer or engine
         self._ring = ring
         self._cache: OrderedDict[tuple[uuid.UUID, int], tuple[AESGCM, float]] = OrderedDict()
         self._cache_seconds = cache_seconds
@@ -200,7 +202,7 @@ class Vault:
         data_key = AESGCM.generate_key(bit_length=256)
         nonce = os.urandom(_NONCE)
         wrapped = nonce + self._ring.load(kek_id).encrypt(nonce, data_key, self._wrap_aad(client_id, 1))
-        with self._engine.begin() as conn:
+        with self._writer.begin() as conn:
             conn.execute(insert(ClientKey).values(client_id=client_id, version=1, wrapped_key=wrapped,
                                                   kek_id=kek_id, created_at=now))
         return 1
@@ -265,7 +267,7 @@ class Vault:
         new_kek = self._ring.create(now)
         new_cipher = self._ring.load(new_kek)
         rewrapped = 0
-        with self._engine.begin() as conn:
+        with self._writer.begin() as conn:
             rows = conn.execute(select(ClientKey.client_id, ClientKey.version, ClientKey.wrapped_key,
                                        ClientKey.kek_id).where(ClientKey.kek_id != new_kek)).all()
             updates = []

@@ -68,7 +68,7 @@ def postgres_schemas():
             conn.execute(text(f'CREATE SCHEMA "{schema}"'))
     urls = {name: f"{POSTGRES_URL}?options=-csearch_path%3D{schema}" for name, schema in schemas.items()}
     for name, url in urls.items():
-        engine = create_db_engine(url)
+        engine = create_db_engine(url, writer=True)
         migrate(engine, name)
         engine.dispose()
     yield Databases(data_url=urls["data"], keystore_url=urls["keystore"])

@@ -11,8 +11,8 @@ from gateway.operations import default_scopes
 
 
 def token(runtime, staff_id, *, scopes=None, ttl: int = 3600) -> str:
-    with runtime.session() as session:
-        staff = load_staff(session, uuid.UUID(str(staff_id)))
+    with runtime.engine.connect() as conn:
+        staff = load_staff(conn, uuid.UUID(str(staff_id)))
     roles = frozenset(Role(role) for role in staff.roles)
     return runtime.tokens.mint(subject=str(staff_id), scopes=default_scopes(roles) if scopes is None
                                else frozenset(scopes), client_id="test-system", now=runtime.clock(), ttl_seconds=ttl)

@@ -63,7 +63,7 @@ def test_an_entry_moved_to_another_client_fails_to_decrypt(runtime, demo, http):
 def test_a_wrapped_key_swapped_between_clients_is_refused(runtime, demo):
     other = register_client(runtime, demo.staff["client_manager"])
     demo_client = uuid.UUID(demo.clients[0])
-    with runtime.keystore_engine.begin() as conn:
+    with runtime.keystore_writer.begin() as conn:
         wrapped = conn.scalar(select(ClientKey.wrapped_key).where(ClientKey.client_id == other))
         conn.execute(update(ClientKey).where(ClientKey.client_id == demo_client).values(wrapped_key=wrapped))
     runtime.vault.forget_cached()
