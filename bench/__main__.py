@@ -22,6 +22,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="read path: distinct (token, client, entry) triples wrk cycles through")
     parser.add_argument("--concurrency", default="1,16", help="read path: comma-separated wrk connections")
     parser.add_argument("--links", type=int, default=10_000, help="decide: care-team links")
+    parser.add_argument("--covenants", default="demo,model",
+                        help="decide: the covenants whose parties the links join (demo: 4 parties, model: 12)")
     parser.add_argument("--keep", action="store_true", help="read path: keep the temporary folders")
     args = parser.parse_args(argv)
 
@@ -39,7 +41,9 @@ def main(argv: list[str] | None = None) -> int:
 
         if args.which == "all":
             print()
-        decide_vs_casbin.main(links=args.links)
+        for name in args.covenants.split(","):
+            decide_vs_casbin.main(links=args.links, covenant_name=name.strip())
+            print()
     print(f"\npython -m bench {args.which}: {time.perf_counter() - started:.0f} s")
     return 0
 

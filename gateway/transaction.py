@@ -19,7 +19,7 @@ from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
 from audit import AuditAction, AuditUnavailable, EventDraft, Outcome, UnitOfWork
-from covenant import STAFF_ROLES, Action, Context, Decision, LinkFacts, Resource, Role, Subject, decide
+from covenant import STAFF_ROLES, Action, Context, Decision, Resource, Role, Subject, decide
 from gateway.access import AccessFacts, StaffFacts, load_facts, load_staff
 from gateway.errors import AuditUnavailableError, GatewayError, Unauthenticated
 from gateway.refusals import refusal
@@ -143,9 +143,9 @@ class Transaction:
         self._resolve(facts.staff if facts is not None else None)
         return facts
 
-    def decide(self, action: Action, resource: Resource, *, purpose: str, link: LinkFacts | None = None) -> Decision:
+    def decide(self, action: Action, resource: Resource, *, purpose: str) -> Decision:
         return decide(self.identify().subject, action, resource,
-                      Context(covenant=self.covenant, purpose=purpose, now=self.now, link=link,
+                      Context(covenant=self.covenant, purpose=purpose, now=self.now,
                               demo_mode=self.runtime.settings.demo))
 
     def record_decision(self, audit_action: AuditAction, decision: Decision, *, purpose: str, **event: Any) -> None:
@@ -153,9 +153,9 @@ class Transaction:
                     reason=decision.reason.value, purpose=purpose, authority=decision.authority, **event)
 
     def authorize(self, action: Action, resource: Resource, *, purpose: str, audit_action: AuditAction,
-                  link: LinkFacts | None = None, **event: Any) -> Decision:
+                  **event: Any) -> Decision:
         """Decide, record the attempt with its outcome, and return the decision."""
-        decision = self.decide(action, resource, purpose=purpose, link=link)
+        decision = self.decide(action, resource, purpose=purpose)
         self.record_decision(audit_action, decision, purpose=purpose, **event)
         return decision
 

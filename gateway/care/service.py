@@ -58,7 +58,7 @@ def grant_link(tx: Transaction, *, client_id: uuid.UUID, staff_id: uuid.UUID, pu
     facts = tx.client_facts(client_id)
     link_id = uuid.uuid4()
     decision = tx.authorize(Action.LINK_GRANT, facts.resource(), purpose=purpose,
-                            audit_action=AuditAction.LINK_GRANT, link=facts.link, client_pseudonym=facts.pseudonym,
+                            audit_action=AuditAction.LINK_GRANT, client_pseudonym=facts.pseudonym,
                             object_type="care_link", object_id=str(link_id), detail={"member": str(staff_id)})
     if not decision.allowed:
         raise tx.refuse(decision)
@@ -82,7 +82,7 @@ def end_link(tx: Transaction, *, client_id: uuid.UUID, link_id: uuid.UUID, purpo
     _reason_bytes(reason)
     facts = tx.client_facts(client_id)
     decision = tx.authorize(Action.LINK_END, facts.resource(), purpose=purpose,
-                            audit_action=AuditAction.LINK_END, link=facts.link, client_pseudonym=facts.pseudonym,
+                            audit_action=AuditAction.LINK_END, client_pseudonym=facts.pseudonym,
                             object_type="care_link", object_id=str(link_id))
     if not decision.allowed:
         raise tx.refuse(decision)

@@ -82,7 +82,7 @@ def write_entry(tx: Transaction, client_id: uuid.UUID, *, purpose: str, kind: st
     facts = tx.client_facts(client_id)
     entry_id = uuid.uuid4()
     decision = tx.authorize(Action.RECORD_WRITE, facts.resource(category), purpose=purpose,
-                            audit_action=AuditAction.RECORD_WRITE, link=facts.link, client_pseudonym=facts.pseudonym,
+                            audit_action=AuditAction.RECORD_WRITE, client_pseudonym=facts.pseudonym,
                             object_type="entry", object_id=str(entry_id), categories=category,
                             detail=None if facts.informed or facts.client is None else {"client_informed": False})
     if not decision.allowed:
@@ -131,7 +131,7 @@ def read_entry(tx: Transaction, client_id: uuid.UUID, entry_id: uuid.UUID, *, pu
     facts = tx.client_facts(client_id, entry_id=entry_id)
     category = facts.entry.category if facts.entry is not None else None
     decision = tx.authorize(Action.RECORD_READ, facts.resource(category, entry_expected=True),
-                            purpose=purpose, audit_action=AuditAction.RECORD_READ, link=facts.link,
+                            purpose=purpose, audit_action=AuditAction.RECORD_READ,
                             client_pseudonym=facts.pseudonym, object_type="entry", object_id=str(entry_id),
                             categories=category)
     if not decision.allowed:
@@ -161,7 +161,7 @@ def list_entries(tx: Transaction, client_id: uuid.UUID, *, purpose: str, limit: 
     after = _decode_cursor(cursor) if cursor else None
     limit = max(1, min(limit, MAX_PAGE))
     facts = tx.client_facts(client_id)
-    decisions = {category: tx.decide(Action.RECORD_READ, facts.resource(category), purpose=purpose, link=facts.link)
+    decisions = {category: tx.decide(Action.RECORD_READ, facts.resource(category), purpose=purpose)
                  for category in tx.covenant.categories}
     readable = sorted(category for category, decision in decisions.items() if decision.allowed)
     decision = decisions[readable[0]] if readable else next(iter(decisions.values()))

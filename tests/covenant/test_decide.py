@@ -78,8 +78,9 @@ def ask(subject: Subject, action: Action, *, client: ClientFacts | None = CLIENT
         category: str | None = "ordinary", entry_found: bool = True, purpose: str = "wellbeing",
         link: LinkFacts | None = LINK, now: dt.datetime = NOW, covenant: Covenant = REGION,
         demo_mode: bool = False) -> Decision:
-    return decide(subject, action, Resource(client=client, category=category, entry_found=entry_found),
-                  Context(covenant=covenant, purpose=purpose, now=now, link=link, demo_mode=demo_mode))
+    return decide(subject, action,
+                  Resource(client=client, category=category, entry_found=entry_found, link=link),
+                  Context(covenant=covenant, purpose=purpose, now=now, demo_mode=demo_mode))
 
 
 def refused(reason: Reason) -> Decision:
@@ -582,8 +583,9 @@ subjects = st.builds(
 def test_record_decisions_follow_the_rules(subject: Subject, action: Action, client: ClientFacts | None,
                                            category: str | None, entry_found: bool, purpose: str,
                                            link: LinkFacts | None) -> None:
-    decision = decide(subject, action, Resource(client=client, category=category, entry_found=entry_found),
-                      Context(covenant=REGION_WITH_HOUSING, purpose=purpose, now=NOW, link=link))
+    decision = decide(subject, action, Resource(client=client, category=category, entry_found=entry_found,
+                                                link=link),
+                      Context(covenant=REGION_WITH_HOUSING, purpose=purpose, now=NOW))
 
     expected = oracle(subject, action.value, client, category, entry_found, purpose, link, NOW)
     assert (decision.allowed, decision.reason.value, decision.authority) == expected
