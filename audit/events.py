@@ -6,7 +6,7 @@ import datetime as dt
 import enum
 import uuid
 from dataclasses import dataclass, field, replace
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 
 class AuditAction(enum.StrEnum):
@@ -66,6 +66,11 @@ class EventDraft:
     def failed(self, reason: str) -> "EventDraft":
         """The same attempt, recorded as having failed after it was permitted."""
         return replace(self, outcome=Outcome.ERROR, reason=reason)
+
+
+def failed(events: Sequence[EventDraft], reason: str) -> list[EventDraft]:
+    """What was permitted did not happen: permits become errors with ``reason``; refusals stay refusals."""
+    return [event.failed(reason) if event.outcome == Outcome.PERMIT else event for event in events]
 
 
 @dataclass(frozen=True, slots=True)

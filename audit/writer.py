@@ -10,12 +10,13 @@ does not undo the others (group commit).
 Callers wait on a future: a thread blocks on it (:meth:`GroupCommitter.commit`), a coroutine awaits
 it (:meth:`GroupCommitter.commit_async`) without occupying a worker thread.
 
-The chain head (last position and hash) is kept in memory between commits. Appends are serialised
-across processes by a lock held for the committing transaction (SQLite's write lock, taken by
-``BEGIN IMMEDIATE``; a PostgreSQL advisory transaction lock), so several gateway instances, and the
-CLI beside a running gateway, can append to one trail: when another process has appended since,
-the next position is taken and the insert fails on the primary key; the writer then reads the head
-afresh and commits the batch again.
+Appends are serialised across processes by a lock held for the committing transaction (SQLite's
+write lock, taken by ``BEGIN IMMEDIATE``; a PostgreSQL advisory transaction lock), so several gateway
+instances, and the CLI beside a running gateway, can append to one trail. On PostgreSQL the chain
+head (last position and hash) is read under that lock for every commit. On SQLite, where one process
+usually writes, it is kept in memory between commits: when another process has appended since, the
+next position is taken and the insert fails on the primary key; the writer then reads the head afresh
+and commits the batch again.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from sqlalchemy import Connection, Engine, insert, select, text
 from sqlalchemy.exc import IntegrityError
 
 from audit.chain import GENESIS, link
-from audit.events import EventDraft, SealedEvent
+from audit.events import EventDraft, SealedEvent, failed
 from audit.models import AuditEvent
 
 log = structlog.get_logger(__name__)
@@ -125,14 +126,26 @@ class GroupCommitter:
             thread.join()
 
     def _write(self) -> None:
-        while True:
+        batch: list[tuple[UnitOfWork, Future]] = []
+        try:
+            while True:
+                with self._cond:
+                    while not self._queue and not self._closed:
+                        self._cond.wait()
+                    if not self._queue:
+                        return
+                    batch = [self._queue.popleft() for _ in range(min(len(self._queue), self._max_batch))]
+                self._run(batch)
+                batch = []
+        finally:
+            # Should the writer ever die, nobody may wait on it for ever: fail what it held and what is
+            # queued, and refuse what comes (fail closed).
             with self._cond:
-                while not self._queue and not self._closed:
-                    self._cond.wait()
-                if not self._queue:
-                    return
-                batch = [self._queue.popleft() for _ in range(min(len(self._queue), self._max_batch))]
-            self._run(batch)
+                self._closed = True
+                stranded = batch + list(self._queue)
+                self._queue.clear()
+            for _, future in stranded:
+                _settle(future, error=AuditUnavailable("the audit writer stopped"))
 
     def _run(self, batch: list[tuple[UnitOfWork, Future]]) -> None:
         try:
@@ -143,11 +156,16 @@ class GroupCommitter:
                 outcomes = self._attempt(batch)
         except Exception as exc:
             self._head = None
-            log.error("audit_commit_failed", error=type(exc).__name__, units=len(batch))
-            for _, future in batch:
-                failure = AuditUnavailable("the audit trail could not be written")
-                failure.__cause__ = exc
-                _settle(future, error=failure)
+            if len(batch) > 1:
+                # One unit may be what failed (an event that cannot be stored); commit them one by one
+                # so that the others are not refused with it.
+                for unit in batch:
+                    self._run([unit])
+                return
+            log.error("audit_commit_failed", error=type(exc).__name__)
+            failure = AuditUnavailable("the audit trail could not be written")
+            failure.__cause__ = exc
+            _settle(batch[0][1], error=failure)
             return
         for future, result, error, sealed in outcomes:
             _settle(future, result=Committed(result, sealed), error=error)
@@ -158,6 +176,9 @@ class GroupCommitter:
         with self._engine.connect() as conn, conn.begin():
             if self._postgres:
                 conn.execute(_LOCK)
+                # Several instances append on PostgreSQL: under the lock, the head is one key look-up
+                # away, which is cheaper than a stale head's failed insert and second attempt.
+                self._head = None
             if self._head is None:
                 row = conn.execute(_HEAD).first()
                 self._head = (row.seq, row.hash) if row else (0, GENESIS)
@@ -171,7 +192,7 @@ class GroupCommitter:
                             result = work.apply(conn)
                     except Exception as exc:  # the unit's own refusal or constraint: record it, carry on
                         error = exc
-                        events = [event.failed("write_failed") for event in events]
+                        events = failed(events, "write_failed")
                 for event in events:
                     seq += 1
                     values = {name: getattr(event, name) for name in _DRAFT_FIELDS}

@@ -20,7 +20,8 @@ The rules, in the order they are applied:
      it); the subject's party kind has the right on the category (art. 8.1b); criminal data only
      for criminal-justice parties (art. 5: not passed on without the public prosecutor's consent).
    * the audit trail: only privacy officers.
-   * the care team: a field director, or the client's own linked client manager.
+   * the care team: a field director, or the client's own client manager (the one recorded for the
+     client, not anyone holding the role), while linked.
    * the gateway's administration: only the local administrator (beheerder, art. 3), who is no staff
      member of a party, and never by token.
 """
@@ -32,7 +33,7 @@ import enum
 import functools
 from typing import NamedTuple
 
-from covenant.model import Action, Covenant, Role
+from covenant.model import CRIMINAL, Action, Covenant, Role
 
 
 class Reason(enum.StrEnum):
@@ -54,6 +55,7 @@ class Reason(enum.StrEnum):
     CATEGORY_NOT_PERMITTED = "category_not_permitted"
     CRIMINAL_DATA_RESTRICTED = "criminal_data_restricted"
     NOT_DEMO_MODE = "not_demo_mode"
+    NOT_CLIENT_MANAGER = "not_client_manager"
 
 
 # The facts are NamedTuples: immutable like frozen dataclasses, and several times cheaper to build,
@@ -78,8 +80,12 @@ class Subject(NamedTuple):
 
 
 class ClientFacts(NamedTuple):
+    """The client as far as a decision needs: its id, whether processing has stopped (art. 14), and
+    who its one client manager is (Instrument 2), if one has been assigned."""
+
     id: str
     processing_stopped: bool = False
+    manager: str | None = None
 
 
 class LinkFacts(NamedTuple):
@@ -137,7 +143,6 @@ _AS_ADMINISTRATOR = Decision(True, Reason.PERMITTED, "role:administrator")
 _AS_PRIVACY_OFFICER = Decision(True, Reason.PERMITTED, "role:privacy_officer")
 _AS_FIELD_DIRECTOR = Decision(True, Reason.PERMITTED, "role:field_director")
 _AS_CLIENT_MANAGER = Decision(True, Reason.PERMITTED, "role:client_manager")
-_NOT_LINKED = _DENIALS[Reason.NOT_LINKED]
 
 
 def decide(subject: Subject, action: Action, resource: Resource, context: Context) -> Decision:
@@ -196,14 +201,9 @@ def _decide_record(subject: Subject, read: bool, resource: Resource, context: Co
     client = resource.client
     if client is None:
         return _DENIALS[Reason.CLIENT_UNKNOWN]
-    link = resource.link
-    if link is None:
-        return _NOT_LINKED
-    now = context.now
-    if now < link.since:
-        return _DENIALS[Reason.LINK_NOT_STARTED]
-    if link.until is not None and now >= link.until:
-        return _DENIALS[Reason.LINK_ENDED]
+    link_state = _link_state(resource.link, context.now)
+    if link_state is not Reason.PERMITTED:
+        return _DENIALS[link_state]
     if client.processing_stopped:  # art. 14: a justified objection stops processing
         return _DENIALS[Reason.PROCESSING_STOPPED]
     if not resource.entry_found:
@@ -213,9 +213,9 @@ def _decide_record(subject: Subject, read: bool, resource: Resource, context: Co
         return _DENIALS[Reason.CATEGORY_UNKNOWN]
     if category not in (kind.read if read else kind.write):  # art. 8.1b: read and write rights per participant
         return _DENIALS[Reason.CATEGORY_NOT_PERMITTED]
-    if category == "criminal" and not kind.criminal_justice:  # art. 5
+    if category == CRIMINAL and not kind.criminal_justice:  # art. 5
         return _DENIALS[Reason.CRIMINAL_DATA_RESTRICTED]
-    return _permit_by_link(link.id)
+    return _permit_by_link(resource.link.id)
 
 
 @functools.lru_cache(maxsize=65_536)
@@ -226,12 +226,18 @@ def _permit_by_link(link_id: str) -> Decision:
 
 
 def _decide_team(subject: Subject, resource: Resource, context: Context) -> Decision:
-    if resource.client is None:
+    """Instrument 2: the client's own client manager grants partners access to the file (and ends it);
+    the field directors, who assign clients to client managers, may too. Holding the client-manager
+    role for other clients gives no say over this client's team."""
+    client = resource.client
+    if client is None:
         return _DENIALS[Reason.CLIENT_UNKNOWN]
     if Role.FIELD_DIRECTOR in subject.roles:
         return _AS_FIELD_DIRECTOR
     if Role.CLIENT_MANAGER not in subject.roles:
         return _DENIALS[Reason.ROLE_REQUIRED]
+    if subject.id is None or subject.id != client.manager:
+        return _DENIALS[Reason.NOT_CLIENT_MANAGER]
     link_state = _link_state(resource.link, context.now)
     if link_state is not Reason.PERMITTED:
         return _DENIALS[link_state]

@@ -18,6 +18,8 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from covenant.model import (
+    CORE_CATEGORIES,
+    CRIMINAL,
     Action,
     Category,
     Code,
@@ -39,7 +41,6 @@ _CODE = re.compile(r"[a-z][a-z0-9_-]{0,63}", re.ASCII)
 _DURATION = re.compile(r"P(?:(?P<years>[0-9]+)Y)?(?:(?P<months>[0-9]+)M)?(?:(?P<weeks>[0-9]+)W)?(?:(?P<days>[0-9]+)D)?",
                        re.ASCII)
 _DOCUMENT_NAME = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9_.-]*\.toml", re.ASCII)
-_CORE_CATEGORIES = ("ordinary", "special", "criminal")
 _TOP_LEVEL = (
     "covenant",
     "party_kinds",
@@ -197,7 +198,7 @@ class _Parser:
         for code, table in self.named_tables("categories").items():
             self.check_keys(table, f"categories.{code}", ("name",))
             categories[code] = Category(code=code, name=self.text(table, "name", f"categories.{code}"))
-        for core in _CORE_CATEGORIES:
+        for core in CORE_CATEGORIES:
             if core not in categories:
                 raise self.fail("categories", f"must define the category {core!r} (art. 3)")
 
@@ -213,7 +214,7 @@ class _Parser:
                 write=self.codes(table, "write", place, categories, "category"),
             )
             for right, granted in (("read", kind.read), ("write", kind.write)):
-                if "criminal" in granted and not kind.criminal_justice:
+                if CRIMINAL in granted and not kind.criminal_justice:
                     raise self.fail(
                         f"{place}.{right}",
                         "criminal data is only for criminal-justice parties until a prosecutor approves (art. 5)",
@@ -280,7 +281,7 @@ class _Parser:
 
     def entry_kind(self, code: str, table: Mapping[str, Any], domains, parties) -> EntryKind:
         place = f"entry_kinds.{code}"
-        self.check_keys(table, place, ("name", "fields"))
+        self.check_keys(table, place, ("name", "fields", "last_contact_field"))
         fields_table = self.table(table.get("fields"), f"{place}.fields")
         if not fields_table:
             raise self.fail(f"{place}.fields", "must define at least one field (art. 6)")
@@ -317,7 +318,11 @@ class _Parser:
                 max_length=max_length,
                 choices=choices,
             )
-        return EntryKind(code=code, name=self.text(table, "name", place), fields=frozen_mapping(fields))
+        last_contact = table.get("last_contact_field")
+        if last_contact is not None and (last_contact not in fields or fields[last_contact].type is not FieldType.DATE):
+            raise self.fail(f"{place}.last_contact_field", "must name a date field of this entry kind (art. 9.3)")
+        return EntryKind(code=code, name=self.text(table, "name", place), fields=frozen_mapping(fields),
+                         last_contact_field=last_contact)
 
 
 def _digest(document: Mapping[str, Any]) -> str:

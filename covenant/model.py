@@ -29,6 +29,10 @@ class Role(enum.StrEnum):
 
 STAFF_ROLES = frozenset(role for role in Role if role is not Role.ADMINISTRATOR)
 
+# Art. 3: the three categories every covenant has; art. 5 gives "criminal" its own rule.
+ORDINARY, SPECIAL, CRIMINAL = "ordinary", "special", "criminal"
+CORE_CATEGORIES = (ORDINARY, SPECIAL, CRIMINAL)
+
 
 class Action(enum.StrEnum):
     """What a decision is asked about."""
@@ -158,11 +162,16 @@ class FieldSpec:
 
 @dataclass(frozen=True, slots=True)
 class EntryKind:
-    """A kind of entry in a client's file, with its fixed data set (art. 6)."""
+    """A kind of entry in a client's file, with its fixed data set (art. 6).
+
+    ``last_contact_field`` names the date field, if any, that records a contact of the client with a
+    party: recording one moves the client's last contact, from which the five-year term runs (art. 9.3).
+    """
 
     code: str
     name: str
     fields: Mapping[str, FieldSpec]
+    last_contact_field: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

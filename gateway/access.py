@@ -46,6 +46,7 @@ _STAFF_COLUMNS = (_staff.c.party_id.label("staff_party"), _staff.c.roles.label("
 # From the staff member: no row means no such staff member; a row without a client, no such client.
 FACTS = (
     select(*_STAFF_COLUMNS, _client.c.id, _client.c.pseudonym, _client.c.status, _client.c.informed_at,
+           _client.c.client_manager_id,
            _link.c.id.label("link_id"), _link.c.since, _link.c.until,
            *(_entry.c[name].label(f"entry_{name}") for name in _ENTRY_COLUMNS))
     .select_from(_staff)
@@ -117,7 +118,8 @@ def load_facts(conn: Connection, *, staff_id: uuid.UUID, client_id: uuid.UUID, n
         entry = EntryRow(client_id=row.id, **{name: getattr(row, f"entry_{name}") for name in _ENTRY_COLUMNS})
     return AccessFacts(
         staff=staff,
-        client=ClientFacts(id=str(row.id), processing_stopped=row.status == ClientStatus.PROCESSING_STOPPED),
+        client=ClientFacts(id=str(row.id), processing_stopped=row.status == ClientStatus.PROCESSING_STOPPED,
+                           manager=str(row.client_manager_id) if row.client_manager_id else None),
         pseudonym=row.pseudonym,
         informed=row.informed_at is not None,
         link=LinkFacts(id=str(row.link_id), since=row.since, until=row.until) if row.link_id else None,

@@ -6,6 +6,7 @@ Output meant for scripts goes to standard output; logs go to standard error.
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import json
 import os
 import sys
@@ -48,16 +49,27 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
+
+
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn
 
     from gateway.main import create_app
     from gateway.operations import start_service
 
-    runtime = _runtime(settings)
-    start_service(runtime)
     host = args.host or settings.host
     port = args.port or settings.port
+    if settings.demo and not _loopback(host):
+        print("gateway: demo mode serves on this machine only (127.0.0.1 or ::1); "
+              "set GATEWAY_MODE=production to listen elsewhere", file=sys.stderr)
+        return 2
+    runtime = _runtime(settings)
+    start_service(runtime)
     log.info("serving", host=host, port=port, covenant=runtime.covenant.label)
     try:
         # One process: on SQLite exactly one process may write the audit trail (see DESIGN.md).

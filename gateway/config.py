@@ -9,7 +9,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from policies import DEMO_REGION
@@ -32,6 +34,17 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65_535)
     dek_cache_seconds: float = Field(default=60.0, ge=0)
+    timezone: str = Field(default="Europe/Amsterdam",
+                          description="Where the covenant's calendar dates fall (a contact on a date, a deadline)")
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"GATEWAY_TIMEZONE names no time zone: {value!r}") from None
+        return value
 
     @model_validator(mode="after")
     def _refuse_demo_defaults_in_production(self) -> "Settings":
@@ -47,6 +60,10 @@ class Settings(BaseSettings):
     @property
     def demo(self) -> bool:
         return self.mode == "demo"
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
 
     @property
     def key_folder(self) -> Path:

@@ -5,8 +5,9 @@ WAL with ``synchronous=FULL`` (a commit is on disk before the answer), ``secure_
 deleted row, a destroyed data key above all, is overwritten, not left in free pages) and foreign
 keys on; the gateway issues ``BEGIN`` itself so that savepoints and transactional DDL behave, and
 the one connection that writes begins with ``BEGIN IMMEDIATE`` so writers queue on SQLite's lock
-instead of failing halfway through a transaction. Every other connection is read-only. That connection does not checkpoint the WAL itself
-(a checkpoint inside a commit makes that request wait for it); a :class:`Checkpointer` thread does.
+instead of failing halfway through a transaction. Every other connection is read-only. The data database's writer does not checkpoint the WAL
+itself (a checkpoint inside a commit makes that request wait for it); a :class:`Checkpointer` thread
+does. The key store, written rarely, checkpoints as SQLite does by default.
 """
 
 from __future__ import annotations
@@ -34,14 +35,15 @@ def is_sqlite(url: str) -> bool:
     return url.startswith("sqlite")
 
 
-def create_db_engine(url: str, *, writer: bool = False, pool_size: int = 20) -> Engine:
+def create_db_engine(url: str, *, writer: bool = False, pool_size: int = 20,
+                     checkpoint_in_commits: bool = True) -> Engine:
     """An engine for the data or key-store database.
 
     Statement parameters are kept out of exception messages and logs (``hide_parameters``): they
     may be pseudonyms, blind indexes or ciphertext, and the logs must not hold them.
 
     Only a ``writer`` engine writes: its SQLite connections take the write lock at ``BEGIN
-    IMMEDIATE``. The others are read-only (SQLite ``query_only``, PostgreSQL read-only sessions) and
+    IMMEDIATE``; with ``checkpoint_in_commits`` off they leave the WAL to a :class:`Checkpointer`. The others are read-only (SQLite ``query_only``, PostgreSQL read-only sessions) and
     run each statement on its own, outside an explicit transaction: the gateway's reads are single
     statements, and handing such a connection back costs no ``ROLLBACK`` round trip.
     """
@@ -64,7 +66,10 @@ def create_db_engine(url: str, *, writer: bool = False, pool_size: int = 20) -> 
                            connect_args={"timeout": 30, "check_same_thread": False}, hide_parameters=True)
 
     pragmas = ["journal_mode=WAL", "synchronous=FULL", "secure_delete=ON", "foreign_keys=ON", "busy_timeout=30000"]
-    pragmas.append("wal_autocheckpoint=0" if writer else "query_only=ON")
+    if not writer:
+        pragmas.append("query_only=ON")
+    elif not checkpoint_in_commits:
+        pragmas.append("wal_autocheckpoint=0")
 
     @event.listens_for(engine, "connect")
     def _configure(dbapi_connection, _record) -> None:
@@ -119,6 +124,18 @@ class Checkpointer:
     def close(self) -> None:
         self._stop.set()
         self._thread.join()
+
+
+def truncate_wal(engine: Engine) -> None:
+    """SQLite: fold the WAL into the file and empty it, so that what was overwritten or deleted (a
+    wrapped data key above all) is gone from the WAL too. A no-op on PostgreSQL."""
+    if engine.dialect.name != "sqlite":
+        return
+    raw = engine.raw_connection()
+    try:
+        raw.driver_connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    finally:
+        raw.close()
 
 
 def alembic_config() -> Config:

@@ -6,6 +6,8 @@ personal data: not the content that failed validation, not the value of a header
 
 from __future__ import annotations
 
+import json
+from http import HTTPStatus
 from typing import Any
 
 PROBLEM_BASE = "tag:covenant-gateway,2026:problems/"
@@ -13,6 +15,8 @@ PROBLEM_MEDIA_TYPE = "application/problem+json"
 
 
 class GatewayError(Exception):
+    """An answer other than success. The base class is the last resort: an internal error."""
+
     status_code = 500
     slug = "internal-error"
     title = "Internal error"
@@ -28,12 +32,18 @@ class GatewayError(Exception):
     def type_uri(self) -> str:
         return PROBLEM_BASE + self.slug
 
-    def problem(self, instance: str | None = None) -> dict[str, Any]:
+    def problem(self, request_id: str | None = None) -> dict[str, Any]:
         body = {"type": self.type_uri, "title": self.title, "status": self.status_code, "detail": self.detail}
-        if instance:
-            body["instance"] = instance
+        if request_id:
+            body["instance"] = f"urn:uuid:{request_id}"
         body.update(self.extra)
         return body
+
+    def response_parts(self, request_id: str | None) -> tuple[int, bytes, list[tuple[bytes, bytes]]]:
+        """Status, body and headers of the problem document, for any layer that answers it."""
+        headers = [(b"content-type", PROBLEM_MEDIA_TYPE.encode())]
+        headers += [(name.lower().encode(), value.encode()) for name, value in self.headers.items()]
+        return self.status_code, json.dumps(self.problem(request_id)).encode(), headers
 
 
 class BadRequest(GatewayError):
@@ -68,6 +78,12 @@ class NotFound(GatewayError):
     title = "Not found"
 
 
+class MethodNotAllowed(GatewayError):
+    status_code = 405
+    slug = "method-not-allowed"
+    title = "Method not allowed"
+
+
 class Conflict(GatewayError):
     status_code = 409
     slug = "conflict"
@@ -80,6 +96,12 @@ class InvalidContent(GatewayError):
     title = "The request does not fit the covenant's data set"
 
 
+class InvalidRequest(GatewayError):
+    status_code = 422
+    slug = "invalid-request"
+    title = "The request is not well-formed"
+
+
 class RecordIntegrityError(GatewayError):
     status_code = 500
     slug = "record-integrity"
@@ -88,6 +110,17 @@ class RecordIntegrityError(GatewayError):
     def __init__(self) -> None:
         super().__init__("an entry of this file could not be decrypted where it was found; nothing was returned "
                          "and the failure is in the audit trail")
+
+
+class HttpProblem(GatewayError):
+    """Another HTTP-level refusal from the framework (a body too large, one that cannot be read)."""
+
+    slug = "http-error"
+
+    def __init__(self, status_code: int, detail: str, *, headers: dict[str, str] | None = None) -> None:
+        super().__init__(detail, headers=headers)
+        self.status_code = status_code
+        self.title = HTTPStatus(status_code).phrase
 
 
 class AuditUnavailableError(GatewayError):

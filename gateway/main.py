@@ -16,7 +16,14 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from audit import AuditAction, Outcome
 from gateway.auditlog.router import router as audit_router
 from gateway.deps import access_point
-from gateway.errors import PROBLEM_BASE, PROBLEM_MEDIA_TYPE, GatewayError
+from gateway.errors import (
+    PROBLEM_MEDIA_TYPE,
+    GatewayError,
+    HttpProblem,
+    InvalidRequest,
+    MethodNotAllowed,
+    NotFound,
+)
 from gateway.records.router import router as records_router
 from gateway.runtime import Runtime
 from gateway.transaction import Transaction
@@ -58,19 +65,33 @@ class RequestContext:
                                       (b"x-request-id", request_id.encode())]
             await send(message)
 
+        started_response = False
+
+        async def tracked(message: Message) -> None:
+            nonlocal started_response
+            started_response = started_response or message["type"] == "http.response.start"
+            await send_with_headers(message)
+
         try:
-            await self.app(scope, receive, send_with_headers)
+            await self.app(scope, receive, tracked)
+        except Exception as exc:
+            # The last resort, here rather than outside: the answer keeps its headers (no-store, id).
+            log.error("unexpected_error", error=type(exc).__name__, exc_info=exc)
+            if started_response:
+                raise
+            code, body, headers = GatewayError("the gateway could not handle this request; it has been logged"
+                                               ).response_parts(request_id)
+            await send_with_headers({"type": "http.response.start", "status": code, "headers": headers})
+            await send_with_headers({"type": "http.response.body", "body": body})
         finally:
             route = scope.get("route")
             log.info("request_finished", method=scope["method"], route=getattr(route, "path", None), status=status,
                      duration_ms=round((time.perf_counter() - started) * 1000, 2))
 
 
-def _problem(request: Request, status: int, slug: str, title: str, detail: str,
-             headers: dict[str, str] | None = None, **extra) -> JSONResponse:
-    body = {"type": PROBLEM_BASE + slug, "title": title, "status": status, "detail": detail,
-            "instance": f"urn:uuid:{request.state.request_id}", **extra}
-    return JSONResponse(body, status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers)
+def _answer(request: Request, error: GatewayError) -> JSONResponse:
+    return JSONResponse(error.problem(request.state.request_id), status_code=error.status_code,
+                        media_type=PROBLEM_MEDIA_TYPE, headers=error.headers or None)
 
 
 def create_app(runtime: Runtime) -> FastAPI:
@@ -96,8 +117,7 @@ def create_app(runtime: Runtime) -> FastAPI:
 
     @app.exception_handler(GatewayError)
     def _gateway_error(request: Request, exc: GatewayError) -> JSONResponse:
-        return JSONResponse(exc.problem(f"urn:uuid:{request.state.request_id}"), status_code=exc.status_code,
-                            media_type=PROBLEM_MEDIA_TYPE, headers=exc.headers or None)
+        return _answer(request, exc)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -109,19 +129,15 @@ def create_app(runtime: Runtime) -> FastAPI:
         # Name the place and the kind of fault, never the value: it may be personal data.
         errors = [{"field": ".".join(str(part) for part in error.get("loc", ())), "problem": error.get("type", "")}
                   for error in exc.errors()]
-        return _problem(request, 422, "invalid-request", "The request is not well-formed",
-                        "the request does not match the API's schema", errors=errors)
+        return _answer(request, InvalidRequest("the request does not match the API's schema",
+                                               extra={"errors": errors}))
 
     @app.exception_handler(StarletteHTTPException)
     def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        slug = {404: "not-found", 405: "method-not-allowed"}.get(exc.status_code, "http-error")
-        return _problem(request, exc.status_code, slug, str(exc.detail), str(exc.detail), headers=exc.headers)
-
-    @app.exception_handler(Exception)
-    def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.error("unexpected_error", error=type(exc).__name__, exc_info=exc)
-        return _problem(request, 500, "internal-error", "Internal error",
-                        "the gateway could not handle this request; it has been logged")
+        known = {404: NotFound, 405: MethodNotAllowed}.get(exc.status_code)
+        error = known(str(exc.detail), headers=exc.headers) if known else HttpProblem(
+            exc.status_code, str(exc.detail), headers=exc.headers)
+        return _answer(request, error)
 
     app.add_middleware(RequestContext)
     return app

@@ -6,12 +6,13 @@ Each verb is decided by ``covenant.decide`` for the local administrator, with th
 
 from __future__ import annotations
 
+import secrets
 import uuid
 
 from audit import AuditAction, Outcome, VerifyReport, verify_chain
 from covenant import STAFF_ROLES, Action, Resource, Role
 from gateway.access import load_staff
-from gateway.errors import Forbidden, NotFound
+from gateway.errors import BadRequest, Forbidden, NotFound
 from gateway.parties import service as parties_service
 from gateway.runtime import Runtime
 from gateway.transaction import Actor, Transaction
@@ -55,8 +56,18 @@ def default_scopes(roles: frozenset[Role]) -> frozenset[str]:
     return frozenset(scopes)
 
 
+MAX_TOKEN_TTL = 86_400
+
+
 def issue_token(runtime: Runtime, *, staff_id: uuid.UUID, ttl_seconds: int | None = None) -> str:
-    """Mint a bearer token for an active staff member, with the scopes their roles carry."""
+    """Mint a bearer token for an active staff member, with the scopes their roles carry.
+
+    At most a day: a bearer token is as good as a password for as long as it lives. Its id (``jti``)
+    is in the trail, so a leaked token can be traced to when and for whom it was made.
+    """
+    ttl = ttl_seconds or runtime.settings.token_ttl_seconds
+    if not 60 <= ttl <= MAX_TOKEN_TTL:
+        raise BadRequest(f"a token lives between 60 and {MAX_TOKEN_TTL} seconds")
     tx = _administration(runtime, "token")
     staff = load_staff(tx.connection, staff_id)
     if staff is None or not staff.active:
@@ -66,12 +77,12 @@ def issue_token(runtime: Runtime, *, staff_id: uuid.UUID, ttl_seconds: int | Non
         tx.abandon("refused")
         raise NotFound("no such staff member") if staff is None else Forbidden("the staff member is not active")
     scopes = default_scopes(frozenset(Role(role) for role in staff.roles if role in STAFF_ROLES))
-    ttl = ttl_seconds or runtime.settings.token_ttl_seconds
+    token_id = secrets.token_urlsafe(16)
     _authorize(tx, Action.TOKEN_ISSUE, AuditAction.TOKEN_ISSUE, object_type="staff", object_id=str(staff_id),
-               detail={"scopes": sorted(scopes), "ttl_seconds": ttl})
+               detail={"scopes": sorted(scopes), "ttl_seconds": ttl, "token_id": token_id})
     tx.commit()
     return runtime.tokens.mint(subject=str(staff_id), scopes=scopes, client_id="gateway-cli", now=tx.now,
-                               ttl_seconds=ttl)
+                               ttl_seconds=ttl, token_id=token_id)
 
 
 def rotate_keys(runtime: Runtime) -> RotationReport:

@@ -26,6 +26,7 @@ _MESSAGES = {
     Reason.CRIMINAL_DATA_RESTRICTED:
         "criminal data is only for criminal-justice parties without a prosecutor's approval (art. 5)",
     Reason.NOT_DEMO_MODE: "only in demo mode",
+    Reason.NOT_CLIENT_MANAGER: "only the client's own client manager or a field director manages the care team",
 }
 _LINK_REASONS = {Reason.NOT_LINKED, Reason.LINK_NOT_STARTED, Reason.LINK_ENDED}
 

@@ -47,7 +47,7 @@ class Runtime:
         """
         covenant = load_covenant(settings.covenant_file)
         engine = create_db_engine(settings.data_url)
-        writer_engine = create_db_engine(settings.data_url, writer=True, pool_size=2)
+        writer_engine = create_db_engine(settings.data_url, writer=True, pool_size=2, checkpoint_in_commits=False)
         keystore_engine = create_db_engine(settings.key_store_url)
         keystore_writer = create_db_engine(settings.key_store_url, writer=True, pool_size=2)
         keys = ensure_private_folder(settings.key_folder)

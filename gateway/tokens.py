@@ -65,7 +65,7 @@ class TokenService:
         self._lock = threading.Lock()
 
     def mint(self, *, subject: str, scopes: frozenset[str], client_id: str, now: dt.datetime,
-             ttl_seconds: int) -> str:
+             ttl_seconds: int, token_id: str | None = None) -> str:
         issued = int(now.timestamp())
         claims = {
             "iss": self._issuer,
@@ -76,7 +76,7 @@ class TokenService:
             "iat": issued,
             "nbf": issued,
             "exp": issued + ttl_seconds,
-            "jti": secrets.token_urlsafe(16),
+            "jti": token_id or secrets.token_urlsafe(16),
         }
         header = {"alg": ALGORITHM, "kid": self._key.kid, "typ": TOKEN_TYPE}
         return jwt.encode(header, claims, self._key, algorithms=[ALGORITHM])

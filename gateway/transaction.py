@@ -19,6 +19,7 @@ from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
 from audit import AuditAction, AuditUnavailable, EventDraft, Outcome, UnitOfWork
+from audit.events import failed
 from covenant import STAFF_ROLES, Action, Context, Decision, Resource, Role, Subject, decide
 from gateway.access import AccessFacts, StaffFacts, load_facts, load_staff
 from gateway.errors import AuditUnavailableError, GatewayError, Unauthenticated
@@ -84,6 +85,7 @@ class Transaction:
         self.runtime = runtime
         self.covenant = runtime.covenant
         self.now: dt.datetime = runtime.clock()
+        self._zone = runtime.settings.zone
         self.access_point = access_point
         self.request_id = request_id
         self.actor = actor
@@ -93,6 +95,15 @@ class Transaction:
         self._session: Session | None = None
         self._events: list[EventDraft] = []
         self._writes: list[Callable[[Connection], Any]] = []
+
+    @property
+    def today(self) -> dt.date:
+        """The calendar date now, where the covenant's dates fall (not the UTC date)."""
+        return self.now.astimezone(self._zone).date()
+
+    def start_of(self, day: dt.date) -> dt.datetime:
+        """The moment a calendar date begins, where the covenant's dates fall, in UTC."""
+        return dt.datetime.combine(day, dt.time(), self._zone).astimezone(dt.UTC)
 
     def called_by(self, caller: Caller) -> None:
         """A request: the bearer token names the caller; who they are is looked up on first need."""
@@ -208,7 +219,7 @@ class Transaction:
         """After a refusal or a failure: the changes go; the events stay, those of attempts that
         were permitted recorded as errors with ``reason`` (what was permitted did not happen)."""
         self._writes = []
-        self._events = [event.failed(reason) if event.outcome == Outcome.PERMIT else event for event in self._events]
+        self._events = failed(self._events, reason)
 
     def commit(self) -> list[Any]:
         """Write the changes and events in one durable transaction; returns what each change returned."""

@@ -27,20 +27,23 @@ import threading
 import time
 import uuid
 from collections import OrderedDict
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from sqlalchemy import Engine, LargeBinary, MetaData, String, Uuid, bindparam, func, insert, select, update
+from sqlalchemy import Engine, LargeBinary, MetaData, String, Uuid, bindparam, func, insert, select, text, update
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from audit.types import NAMING_CONVENTION, UTCDateTime
+from gateway.db import truncate_wal
 
 _FORMAT = b"\x01"
 _NONCE = 12
 _AAD_PREFIX = b"covenant-gateway/v1"
 _SEP = b"\x1f"
+_PG_KEYSTORE_LOCK = 0x6B657973  # "keys"
 
 
 class KeyStoreBase(DeclarativeBase):
@@ -125,12 +128,14 @@ class KekRing:
         _replace_secret(self.folder / "active", kek_id.encode())
 
     def load(self, kek_id: str) -> AESGCM:
+        """The KEK ``kek_id``; refused once its file is gone (another process's rotation destroyed it)."""
+        path = self.folder / f"{kek_id}.key"
         with self._lock:
+            if not path.exists():
+                self._loaded.pop(kek_id, None)
+                raise VaultError(f"key-encryption key {kek_id} is not in the key folder")
             cipher = self._loaded.get(kek_id)
             if cipher is None:
-                path = self.folder / f"{kek_id}.key"
-                if not path.exists():
-                    raise VaultError(f"key-encryption key {kek_id} is not in the key folder")
                 cipher = AESGCM(base64.b64decode(path.read_bytes()))
                 self._loaded[kek_id] = cipher
             return cipher
@@ -194,15 +199,40 @@ class Vault:
     def _wrap_aad(client_id: uuid.UUID, version: int) -> bytes:
         return aad("data-key", str(client_id), str(version))
 
-    def create_client_key(self, client_id: uuid.UUID, now: dt.datetime) -> int:
-        """Create and store (wrapped) the client's first data key; returns its version."""
-        kek_id = self._ring.active_id()
-        if kek_id is None:
-            raise VaultError("no active key-encryption key; run the set-up first")
-        data_key = AESGCM.generate_key(bit_length=256)
+    def _unwrap(self, client_id: uuid.UUID, version: int, wrapped: bytes, kek_id: str) -> bytes:
+        try:
+            return self._ring.load(kek_id).decrypt(wrapped[:_NONCE], wrapped[_NONCE:],
+                                                   self._wrap_aad(client_id, version))
+        except InvalidTag:
+            raise VaultError("a wrapped data key does not belong to its client") from None
+
+    def _wrap(self, client_id: uuid.UUID, version: int, data_key: bytes, kek_id: str) -> bytes:
         nonce = os.urandom(_NONCE)
-        wrapped = nonce + self._ring.load(kek_id).encrypt(nonce, data_key, self._wrap_aad(client_id, 1))
+        return nonce + self._ring.load(kek_id).encrypt(nonce, data_key, self._wrap_aad(client_id, version))
+
+    @contextmanager
+    def _changing(self):
+        """A key-store transaction that holds the key store's write lock: key creation and KEK
+        rotation exclude each other, so no data key is wrapped by a KEK that rotation is destroying
+        (SQLite: the write lock of ``BEGIN IMMEDIATE``; PostgreSQL: an advisory lock)."""
         with self._writer.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_KEYSTORE_LOCK})
+            yield conn
+
+    def create_client_key(self, client_id: uuid.UUID, now: dt.datetime) -> int:
+        """Create and store (wrapped) the client's first data key; returns its version.
+
+        Idempotent: a client that already has a key (a registration whose data commit failed after
+        its key was made, and is now repeated) keeps it.
+        """
+        with self._changing() as conn:
+            if conn.scalar(select(ClientKey.version).where(ClientKey.client_id == client_id, ClientKey.version == 1)):
+                return 1
+            kek_id = self._ring.active_id()  # read under the lock: a rotation cannot be between steps
+            if kek_id is None:
+                raise VaultError("no active key-encryption key; run the set-up first")
+            wrapped = self._wrap(client_id, 1, AESGCM.generate_key(bit_length=256), kek_id)
             conn.execute(insert(ClientKey).values(client_id=client_id, version=1, wrapped_key=wrapped,
                                                   kek_id=kek_id, created_at=now))
         return 1
@@ -220,12 +250,7 @@ class Vault:
                                .where(ClientKey.client_id == client_id, ClientKey.version == version)).first()
         if row is None:
             raise VaultError("the client's data key does not exist (destroyed or never made)")
-        try:
-            raw = self._ring.load(row.kek_id).decrypt(row.wrapped_key[:_NONCE], row.wrapped_key[_NONCE:],
-                                                      self._wrap_aad(client_id, version))
-        except InvalidTag:
-            raise VaultError("a wrapped data key does not belong to its client") from None
-        cipher = AESGCM(raw)
+        cipher = AESGCM(self._unwrap(client_id, version, row.wrapped_key, row.kek_id))
         if self._cache_seconds > 0:
             with self._lock:
                 self._cache[key] = (cipher, moment + self._cache_seconds)
@@ -260,35 +285,35 @@ class Vault:
     def rotate_kek(self, now: dt.datetime, *, batch: int = 1_000) -> RotationReport:
         """Introduce a new KEK, rewrap every data key with it, and destroy the old KEKs.
 
-        Entries are not re-encrypted: their data keys do not change. Each wrapped key names its
-        KEK, so reads keep working at every step; the old KEKs are destroyed only after the rewrap
-        has committed, which also makes data keys left in old backups of the key store useless.
+        Entries are not re-encrypted: their data keys do not change. Each wrapped key names its KEK,
+        so reads keep working at every step. The new KEK becomes active first (under the key store's
+        lock, so every key created from then on uses it); then the existing keys are rewrapped; the
+        old KEKs are destroyed only once, under the lock, no wrapped key names them any more. That
+        also makes data keys left in old backups of the key store useless.
         """
         new_kek = self._ring.create(now)
-        new_cipher = self._ring.load(new_kek)
+        with self._changing():
+            self._ring.activate(new_kek)
         rewrapped = 0
-        with self._writer.begin() as conn:
+        with self._changing() as conn:
+            updates = []
             rows = conn.execute(select(ClientKey.client_id, ClientKey.version, ClientKey.wrapped_key,
                                        ClientKey.kek_id).where(ClientKey.kek_id != new_kek)).all()
-            updates = []
             for row in rows:
-                associated = self._wrap_aad(row.client_id, row.version)
-                try:
-                    raw = self._ring.load(row.kek_id).decrypt(row.wrapped_key[:_NONCE], row.wrapped_key[_NONCE:],
-                                                              associated)
-                except InvalidTag:
-                    raise VaultError("a wrapped data key does not belong to its client") from None
-                nonce = os.urandom(_NONCE)
+                raw = self._unwrap(row.client_id, row.version, row.wrapped_key, row.kek_id)
                 updates.append({"c": row.client_id, "v": row.version,
-                                "w": nonce + new_cipher.encrypt(nonce, raw, associated)})
+                                "w": self._wrap(row.client_id, row.version, raw, new_kek)})
                 if len(updates) >= batch:
                     rewrapped += self._rewrap(conn, updates, new_kek)
                     updates = []
             rewrapped += self._rewrap(conn, updates, new_kek)
-        self._ring.activate(new_kek)
-        destroyed = [kek for kek in self._ring.ids() if kek != new_kek]
-        for kek in destroyed:
-            self._ring.destroy(kek)
+            left = conn.scalar(select(func.count()).select_from(ClientKey).where(ClientKey.kek_id != new_kek))
+            if left:
+                raise VaultError("data keys under an old key-encryption key remain; nothing was destroyed")
+            destroyed = [kek for kek in self._ring.ids() if kek != new_kek]
+            for kek in destroyed:
+                self._ring.destroy(kek)
+        truncate_wal(self._writer)  # the data keys as wrapped by the old KEKs: out of the WAL as well
         return RotationReport(new_kek=new_kek, rewrapped=rewrapped, destroyed=destroyed)
 
     @staticmethod

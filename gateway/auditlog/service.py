@@ -12,7 +12,7 @@ from audit import AuditAction, AuditEvent, Outcome
 from audit import query as audit_query
 from covenant import Action, Resource
 from gateway.clients.models import Client
-from gateway.errors import BadRequest, NotFound
+from gateway.errors import BadRequest, Forbidden, NotFound
 from gateway.transaction import Transaction
 
 
@@ -27,8 +27,8 @@ def review_events(tx: Transaction, *, purpose: str, client_id: uuid.UUID | None 
                   limit: int = 100) -> EventPage:
     """A page of events, newest first, for a privacy officer.
 
-    A privacy officer of the controller (art. 7) reviews the whole trail; one of another party
-    reviews what their own party's staff did.
+    A privacy officer of the controller (art. 7) reviews the whole trail and may look a client up by
+    id; one of another party reviews what their own party's staff did, asking by pseudonym.
     """
     actor = tx.identify()
     if client_id is not None and pseudonym is not None:
@@ -38,13 +38,20 @@ def review_events(tx: Transaction, *, purpose: str, client_id: uuid.UUID | None 
     if not decision.allowed:
         tx.record_decision(AuditAction.AUDIT_READ, decision, purpose=purpose)
         raise tx.refuse(decision)
+    controller = actor.subject.party == tx.covenant.controller
+    if client_id is not None and not controller:
+        # Resolving a client id would tell whether the client exists, and its pseudonym; that is for
+        # the controller's privacy officers. Others ask by pseudonym about their own party's staff.
+        tx.record(AuditAction.AUDIT_READ, outcome=Outcome.DENY, reason="client_lookup_not_permitted",
+                  purpose=purpose)
+        raise Forbidden("only the controller's privacy officers look clients up by id; ask by pseudonym",
+                        extra={"reason": "client_lookup_not_permitted"})
     if client_id is not None:
         pseudonym = tx.session.scalar(select(Client.pseudonym).where(Client.id == client_id))
         if pseudonym is None:
             tx.record_decision(AuditAction.AUDIT_READ, decision, purpose=purpose,
                                object_type="client", object_id=str(client_id), detail={"found": False})
             raise NotFound("no client with this id; ask by pseudonym for a client whose file is gone")
-    controller = actor.subject.party == tx.covenant.controller
     limit = max(1, min(limit, audit_query.MAX_PAGE))
     rows = audit_query.events(tx.session, client_pseudonym=pseudonym, actor_id=actor_id,
                               actor_party=None if controller else actor.subject.party,

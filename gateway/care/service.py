@@ -39,15 +39,31 @@ def _seal_reason(tx: Transaction, client_id: uuid.UUID, link_id: uuid.UUID, labe
                          _reason_bytes(reason)), version
 
 
+def _open_link(client_id: uuid.UUID, staff_id: uuid.UUID, now: dt.datetime):
+    return select(CareLink.id).where(CareLink.client_id == client_id, CareLink.staff_id == staff_id,
+                                     or_(CareLink.until.is_(None), CareLink.until > now))
+
+
 def queue_link(tx: Transaction, *, client_id: uuid.UUID, staff_id: uuid.UUID, granted_by: uuid.UUID | None,
                reason: str, link_id: uuid.UUID | None = None, until: dt.datetime | None = None) -> uuid.UUID:
-    """Queue a new link on ``tx``; the caller has decided that it may be made, and records it."""
+    """Queue a new link on ``tx``; the caller has decided that it may be made, and records it.
+
+    One open link per member and client: checked again where the link is written, inside the
+    committing transaction, which the writer lock serialises (two grants at once make one link).
+    """
     link_id = link_id or uuid.uuid4()
     sealed, version = _seal_reason(tx, client_id, link_id, "reason", reason)
     values = {"id": link_id, "client_id": client_id, "staff_id": staff_id, "since": tx.now,
               "until": until, "granted_by": granted_by, "reason": sealed, "ended_by": None, "end_reason": None,
               "key_version": version}
-    tx.write(lambda conn: conn.execute(insert(CareLink).values(**values)))
+    now = tx.now
+
+    def link(conn) -> None:
+        if conn.execute(_open_link(client_id, staff_id, now)).first() is not None:
+            raise Conflict("this staff member is already linked to the client")
+        conn.execute(insert(CareLink).values(**values))
+
+    tx.write(link)
     return link_id
 
 
@@ -68,10 +84,7 @@ def grant_link(tx: Transaction, *, client_id: uuid.UUID, staff_id: uuid.UUID, pu
     if until is not None and until <= tx.now:
         raise InvalidContent("the link would end before it begins",
                              extra={"errors": [{"field": "until", "problem": "must be in the future"}]})
-    open_link = tx.session.scalar(select(CareLink.id).where(
-        CareLink.client_id == client_id, CareLink.staff_id == staff_id,
-        or_(CareLink.until.is_(None), CareLink.until > tx.now)))
-    if open_link is not None:
+    if tx.connection.execute(_open_link(client_id, staff_id, tx.now)).first() is not None:
         raise Conflict("this staff member is already linked to the client")
     return queue_link(tx, client_id=client_id, staff_id=staff_id, granted_by=tx.actor.staff_id, reason=reason,
                       link_id=link_id, until=until)

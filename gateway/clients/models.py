@@ -32,4 +32,6 @@ class Client(Base):
     last_contact_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     status: Mapped[str] = mapped_column(String(32), default=ClientStatus.ACTIVE)
     registered_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("staff.id"))
+    # Instrument 2: one client manager per client, who builds the file and grants partners access.
+    client_manager_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("staff.id"))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)

@@ -34,7 +34,8 @@ def valid_bsn(bsn: str) -> bool:
 
 def register_client(tx: Transaction, *, purpose: str, bsn: str | None = None,
                     informed_at: dt.datetime | None = None, client_id: uuid.UUID | None = None) -> uuid.UUID:
-    """Register a client; a registering client manager joins the care team at once.
+    """Register a client; a registering client manager becomes the client's client manager and joins
+    the care team at once (Instrument 2: one client manager per client).
 
     Art. 10: ``informed_at`` is when the client was told the purposes and the controller; a client
     registered without it is flagged on every entry recorded until it is set.
@@ -56,6 +57,7 @@ def register_client(tx: Transaction, *, purpose: str, bsn: str | None = None,
     tx.runtime.vault.create_client_key(client_id, tx.now)
     values = {"id": client_id, "pseudonym": pseudonym, "bsn_index": bsn_index, "informed_at": informed_at,
               "last_contact_at": None, "status": ClientStatus.ACTIVE, "registered_by": actor.staff_id,
+              "client_manager_id": actor.staff_id if Role.CLIENT_MANAGER in actor.subject.roles else None,
               "created_at": tx.now}
     tx.write(lambda conn: conn.execute(insert(Client).values(**values)))
     if Role.CLIENT_MANAGER in actor.subject.roles:

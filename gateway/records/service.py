@@ -8,6 +8,7 @@ import datetime as dt
 import json
 import uuid
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import Any, Mapping
 
 import structlog
@@ -47,8 +48,12 @@ class EntryPage:
     next_cursor: str | None
 
 
-def _entry_aad(client_id: uuid.UUID, entry_id: uuid.UUID, kind: str, category: str) -> bytes:
-    return aad("entry", str(client_id), str(entry_id), kind, category)
+def _entry_aad(entry) -> bytes:
+    """What the ciphertext is bound to: whose entry, which, of what kind and category, from which
+    party, kept from the client's copy on which ground, recorded for which purpose. Changing any of
+    these in the database makes the entry undecryptable rather than misfiled."""
+    return aad("entry", str(entry.client_id), str(entry.id), entry.kind, entry.category, entry.source_party_id,
+               entry.confidentiality_ground or "", entry.purpose)
 
 
 def _invalid(tx: Transaction, purpose: str, client_id: uuid.UUID, problems: list[dict]) -> InvalidContent:
@@ -74,8 +79,9 @@ def write_entry(tx: Transaction, client_id: uuid.UUID, *, purpose: str, kind: st
     if entry_kind is not None:
         problems += [{"field": f"content.{p.field}", "problem": p.problem}
                      for p in check_content(covenant, entry_kind, content)]
-        if kind == "contact" and not problems and dt.date.fromisoformat(content["contact_on"]) > tx.now.date():
-            problems.append({"field": "content.contact_on", "problem": "must not be in the future"})
+        contact_field = entry_kind.last_contact_field
+        if contact_field and not problems and dt.date.fromisoformat(content[contact_field]) > tx.today:
+            problems.append({"field": f"content.{contact_field}", "problem": "must not be in the future"})
     if problems:
         raise _invalid(tx, purpose, client_id, problems)
 
@@ -99,12 +105,13 @@ def write_entry(tx: Transaction, client_id: uuid.UUID, *, purpose: str, kind: st
         "source_reference_index": (tx.runtime.blind_index.source_reference(source_party, source_reference)
                                    if source_reference else None),
         "confidentiality_ground": confidentiality_ground, "purpose": purpose,
-        "ciphertext": vault.encrypt(client_id, version, _entry_aad(client_id, entry_id, kind, category), payload),
         "key_version": version, "created_by": tx.actor.staff_id, "created_at": tx.now,
     }
+    values["ciphertext"] = vault.encrypt(client_id, version, _entry_aad(SimpleNamespace(**values)), payload)
     tx.write(lambda conn: conn.execute(insert(Entry).values(**values)))
-    if kind == "contact":
-        contact_at = dt.datetime.combine(dt.date.fromisoformat(content["contact_on"]), dt.time(), dt.UTC)
+    contact_field = covenant.entry_kinds[kind].last_contact_field
+    if contact_field:  # art. 9.3: the five-year term runs from the client's last contact with any party
+        contact_at = tx.start_of(dt.date.fromisoformat(content[contact_field]))
         tx.write(lambda conn: conn.execute(update(Client).where(Client.id == client_id).values(
             last_contact_at=case((or_(Client.last_contact_at.is_(None), Client.last_contact_at < contact_at),
                                   contact_at), else_=Client.last_contact_at))))
@@ -113,8 +120,7 @@ def write_entry(tx: Transaction, client_id: uuid.UUID, *, purpose: str, kind: st
 
 def _view(tx: Transaction, entry: Entry) -> EntryView:
     try:
-        plaintext = tx.runtime.vault.decrypt(entry.client_id, entry.key_version,
-                                             _entry_aad(entry.client_id, entry.id, entry.kind, entry.category),
+        plaintext = tx.runtime.vault.decrypt(entry.client_id, entry.key_version, _entry_aad(entry),
                                              entry.ciphertext)
     except VaultError as exc:
         log.error("entry_undecryptable", entry_id=str(entry.id), problem=str(exc))
@@ -142,9 +148,12 @@ def read_entry(tx: Transaction, client_id: uuid.UUID, entry_id: uuid.UUID, *, pu
 def _decode_cursor(cursor: str) -> tuple[dt.datetime, uuid.UUID]:
     try:
         moment, entry_id = base64.urlsafe_b64decode(cursor.encode()).decode().split("|")
-        return dt.datetime.fromisoformat(moment), uuid.UUID(entry_id)
+        after = dt.datetime.fromisoformat(moment), uuid.UUID(entry_id)
     except (ValueError, UnicodeDecodeError, binascii.Error):
-        raise BadRequest("the cursor is not one this gateway gave out") from None
+        after = None
+    if after is None or after[0].tzinfo is None:
+        raise BadRequest("the cursor is not one this gateway gave out")
+    return after
 
 
 def _encode_cursor(entry: Entry) -> str:

@@ -7,7 +7,7 @@ import threading
 import pytest
 from sqlalchemy import func, insert, select, text
 
-from audit import AuditEvent, AuditUnavailable, GroupCommitter, Outcome, verify_chain
+from audit import AuditEvent, AuditUnavailable, GroupCommitter, Outcome, UnitOfWork, verify_chain
 from gateway.db import create_db_engine
 from gateway.parties.models import Party
 from tests.audit.helpers import draft, unit
@@ -129,3 +129,25 @@ def test_a_writer_whose_head_went_stale_reads_it_afresh(writer_engine, databases
     first.close()
     second.close()
     other.dispose()
+
+
+def test_a_unit_that_cannot_be_stored_fails_alone(writer_engine):
+    # An event whose detail is not JSON cannot be hashed or stored; whatever unit shares its
+    # transaction must still be committed, and only the faulty one refused.
+    committer = GroupCommitter(writer_engine)
+    poison = committer.submit(UnitOfWork(events=[draft(1, detail={"not json": object()})]))
+    good = committer.submit(unit(2))
+    assert [e.seq for e in good.result(timeout=30).sealed] == [1]
+    with pytest.raises(AuditUnavailable):
+        poison.result(timeout=30)
+    with writer_engine.connect() as conn:
+        assert verify_chain(conn).ok
+    committer.close()
+
+
+def test_a_closed_writer_refuses_new_units(writer_engine):
+    committer = GroupCommitter(writer_engine)
+    committer.commit(unit(1))
+    committer.close()
+    with pytest.raises(AuditUnavailable):
+        committer.submit(unit(2))

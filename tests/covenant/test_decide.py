@@ -64,6 +64,7 @@ OPEN_PURPOSES = _without_purpose_roles()
 
 CLIENT = ClientFacts("client-1")
 STOPPED = ClientFacts("client-1", processing_stopped=True)
+MANAGED = ClientFacts("client-1", manager="staff-1")  # staff() makes subjects with id "staff-1"
 LINK = LinkFacts("link-7", since=NOW - dt.timedelta(days=30))
 ALL_SCOPES = frozenset({"records:read", "records:write", "audit:read", "team:manage"})
 
@@ -431,16 +432,24 @@ TEAM_CASES = [
                  id="field-director-client-unknown"),
     pytest.param(staff(MUNICIPALITY, Role.FIELD_DIRECTOR, Role.CLIENT_MANAGER), {"link": None},
                  AS_FIELD_DIRECTOR, id="field-director-and-client-manager"),
-    pytest.param(staff(SHELTER, Role.CLIENT_MANAGER), {}, PERMITTED_BY_LINK, id="client-manager-linked"),
-    pytest.param(staff(SHELTER, Role.CLIENT_MANAGER), {"link": None}, refused(Reason.NOT_LINKED),
-                 id="client-manager-unlinked"),
-    pytest.param(staff(SHELTER, Role.CLIENT_MANAGER), {"link": LinkFacts("link-7", since=NOW + MICROSECOND)},
+    pytest.param(staff(SHELTER, Role.CLIENT_MANAGER), {"client": MANAGED}, PERMITTED_BY_LINK,
+                 id="client-manager-linked"),
+    pytest.param(staff(SHELTER, Role.CLIENT_MANAGER), {"client": MANAGED, "link": None},
+                 refused(Reason.NOT_LINKED), id="client-manager-unlinked"),
+    pytest.param(staff(SHELTER, Role.CLIENT_MANAGER),
+                 {"client": MANAGED, "link": LinkFacts("link-7", since=NOW + MICROSECOND)},
                  refused(Reason.LINK_NOT_STARTED), id="client-manager-link-not-started"),
     pytest.param(staff(SHELTER, Role.CLIENT_MANAGER),
-                 {"link": LinkFacts("link-7", since=NOW - 3 * DAY, until=NOW)},
+                 {"client": MANAGED, "link": LinkFacts("link-7", since=NOW - 3 * DAY, until=NOW)},
                  refused(Reason.LINK_ENDED), id="client-manager-link-ended"),
     pytest.param(staff(SHELTER, Role.CLIENT_MANAGER), {"client": None}, refused(Reason.CLIENT_UNKNOWN),
                  id="client-manager-client-unknown"),
+    # Instrument 2: one client manager per client. A partner who manages other clients and is linked to
+    # this one as a partner has no say over this client's care team.
+    pytest.param(staff(SHELTER, Role.CLIENT_MANAGER), {}, refused(Reason.NOT_CLIENT_MANAGER),
+                 id="linked-client-manager-of-other-clients"),
+    pytest.param(staff(SHELTER, Role.CLIENT_MANAGER), {"client": ClientFacts("client-1", manager="staff-2")},
+                 refused(Reason.NOT_CLIENT_MANAGER), id="another-client-manager"),
     pytest.param(staff(SHELTER), {}, refused(Reason.ROLE_NOT_FOR_PURPOSE), id="staff"),
     pytest.param(staff(SHELTER, Role.PRIVACY_OFFICER), {}, refused(Reason.ROLE_NOT_FOR_PURPOSE),
                  id="privacy-officer"),
@@ -448,7 +457,7 @@ TEAM_CASES = [
                  id="staff-open-purpose"),
     pytest.param(staff(POLICE, Role.PROSECUTOR, Role.PRIVACY_OFFICER), {"covenant": OPEN_PURPOSES},
                  refused(Reason.ROLE_REQUIRED), id="prosecutor-open-purpose"),
-    pytest.param(staff(SHELTER, Role.CLIENT_MANAGER), {"purpose": "wellbeing"},
+    pytest.param(staff(SHELTER, Role.CLIENT_MANAGER), {"client": MANAGED, "purpose": "wellbeing"},
                  refused(Reason.PURPOSE_NOT_FOR_ACTION), id="wrong-purpose"),
 ]
 
@@ -456,7 +465,7 @@ TEAM_CASES = [
 @pytest.mark.parametrize("action", [pytest.param(Action.LINK_GRANT, id="grant"),
                                     pytest.param(Action.LINK_END, id="end")])
 @pytest.mark.parametrize(("subject", "facts", "expected"), TEAM_CASES)
-def test_the_care_team_is_managed_by_a_field_director_or_the_linked_client_manager(
+def test_the_care_team_is_managed_by_a_field_director_or_the_clients_own_linked_client_manager(
         action: Action, subject: Subject, facts: dict[str, Any], expected: Decision) -> None:
     assert ask(subject, action, **{"purpose": "case_management", **facts}) == expected
 

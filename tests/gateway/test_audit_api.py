@@ -78,9 +78,29 @@ def test_a_privacy_officer_of_another_party_sees_only_their_own_staff(runtime, d
         conn.execute(Staff.__table__.insert().values(**staff_row(
             staff_id=officer_id, party=demo.parties["shelter"], handle="shelter.privacy",
             roles=["privacy_officer"], now=clock())))
-    items = review(http, token(runtime, officer_id), client_id=demo.clients[0]).json()
-    assert items and {item["actor_party"] for item in items} == {demo.parties["shelter"]}
-    assert last_event(runtime, action=AuditAction.AUDIT_READ).detail["scope"] == "own_party"
+    shelter_officer = token(runtime, officer_id)
     everything = review(http, token(runtime, demo.staff["privacy_officer"]), client_id=demo.clients[0]).json()
+    pseudonym = everything[0]["client_pseudonym"]
+    items = review(http, shelter_officer, pseudonym=pseudonym).json()
+    assert items and {item["actor_party"] for item in items} == {demo.parties["shelter"]}
     assert len(everything) > len(items)
-    assert len(events(runtime)) > 0
+    assert last_event(runtime, action=AuditAction.AUDIT_READ).detail["scope"] == "own_party"
+
+
+def test_only_the_controllers_privacy_officers_look_clients_up_by_id(runtime, demo, http, clock):
+    # Resolving an id would tell whether the client exists, and its pseudonym: the same refusal either way.
+    officer_id = uuid.uuid4()
+    with runtime.writer_engine.begin() as conn:
+        conn.execute(Staff.__table__.insert().values(**staff_row(
+            staff_id=officer_id, party=demo.parties["police"], handle="police.privacy",
+            roles=["privacy_officer"], now=clock())))
+    bearer = token(runtime, officer_id)
+    known = review(http, bearer, client_id=demo.clients[0])
+    unknown = review(http, bearer, client_id=str(uuid.uuid4()))
+    for response in (known, unknown):
+        assert response.status_code == 403
+        assert response.json()["reason"] == "client_lookup_not_permitted"
+    assert {k: v for k, v in known.json().items() if k != "instance"} == {
+        k: v for k, v in unknown.json().items() if k != "instance"}
+    refusals = events(runtime, actor_id=str(officer_id))
+    assert [(e.reason, e.client_pseudonym) for e in refusals] == [("client_lookup_not_permitted", None)] * 2

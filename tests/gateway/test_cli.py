@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import socket
@@ -55,14 +56,23 @@ def test_the_embedded_default_needs_no_settings_at_all(tmp_path):
     assert (tmp_path / "var" / "gateway.db").stat().st_mode & 0o777 == 0o600
 
 
-def test_token_is_minted_for_known_staff_only(env):
+def test_token_is_minted_for_known_staff_only(env, databases):
     ids = json.loads(gateway(env, "demo", "--json").stdout)
     minted = gateway(env, "token", "--staff", ids["staff"]["client_manager"]).stdout.strip()
     assert minted.count(".") == 2
+    payload = json.loads(base64.urlsafe_b64decode(minted.split(".")[1] + "=="))
+    engine = create_engine(databases.data_url)
+    with engine.connect() as conn:
+        detail = conn.execute(text("SELECT detail FROM audit_event WHERE action = 'token.issue'")).scalar_one()
+    engine.dispose()
+    recorded = json.loads(detail) if isinstance(detail, str) else detail
+    assert recorded["token_id"] == payload["jti"]  # a leaked token can be traced to its issue
     unknown = gateway(env, "token", "--staff", "00000000-0000-0000-0000-000000000000", check=False)
     assert unknown.returncode == 3 and "no such staff member" in unknown.stderr
     malformed = gateway(env, "token", "--staff", "not-an-id", check=False)
     assert malformed.returncode == 2
+    forever = gateway(env, "token", "--staff", ids["staff"]["client_manager"], "--ttl", "1000000000", check=False)
+    assert forever.returncode == 3 and "between 60 and 86400 seconds" in forever.stderr
 
 
 def test_audit_verify_passes_then_names_the_first_tampered_event(env, databases):
@@ -85,6 +95,11 @@ def test_keys_rotate_reports_and_the_demo_stays_readable(env):
     assert "1 data keys rewrapped, 1 old key-encryption key(s) destroyed" in rotated.stdout
     assert gateway(env, "audit", "verify").returncode == 0
     assert ids["clients"]
+
+
+def test_demo_mode_serves_on_loopback_only(env):
+    refused = gateway(env, "serve", "--host", "0.0.0.0", check=False)
+    assert refused.returncode == 2 and "this machine only" in refused.stderr
 
 
 def test_production_refuses_the_demo_covenant(env):

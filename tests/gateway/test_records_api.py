@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from zoneinfo import ZoneInfo
 
 import pytest
 from joserfc import jwt
@@ -349,3 +350,44 @@ def test_health_and_unknown_routes(http):
     assert http.get("/healthz").json()["status"] == "ok"
     missing = http.get("/v1/nothing-here")
     assert missing.status_code == 404 and missing.headers["content-type"] == PROBLEM
+
+
+def test_a_contact_date_is_a_date_where_the_covenant_is(runtime, http, cast, client_id, clock):
+    # 00:30 in Amsterdam is still yesterday in UTC: today's contact is not "in the future".
+    clock.set(dt.datetime(2026, 11, 24, 0, 30, tzinfo=ZoneInfo("Europe/Amsterdam")))
+    bearer = token(runtime, cast.staff["client_manager"])
+    contact = {"kind": "contact", "category": "ordinary", "content": {"contact_on": "2026-11-24", "channel": "phone"}}
+    assert http.post(entries_url(client_id), json=contact, headers=auth(bearer)).status_code == 201
+    with runtime.session() as session:
+        last_contact = session.get(Client, uuid.UUID(client_id)).last_contact_at
+    assert last_contact == dt.datetime(2026, 11, 23, 23, 0, tzinfo=dt.UTC)  # midnight in Amsterdam
+    tomorrow = {**contact, "content": {"contact_on": "2026-11-25", "channel": "phone"}}
+    assert http.post(entries_url(client_id), json=tomorrow, headers=auth(bearer)).status_code == 422
+
+
+def test_a_forged_cursor_is_400(runtime, http, cast, client_id):
+    import base64
+    bearer = token(runtime, cast.staff["client_manager"])
+    naive = base64.urlsafe_b64encode(f"2026-11-23T09:00:00|{uuid.uuid4()}".encode()).decode()
+    response = http.get(entries_url(client_id), params={"cursor": naive}, headers=auth(bearer))
+    assert response.status_code == 400
+
+
+def test_an_unexpected_failure_is_a_problem_with_the_usual_headers(runtime, http, cast, client_id, monkeypatch):
+    # A fault injected below the service (the vault's cache lookup raising) stands for a bug.
+    def broken(*args, **kwargs):
+        raise RuntimeError("SECRET-DETAIL")
+    monkeypatch.setattr(runtime.vault, "decrypt", broken)
+    response = http.get(entries_url(client_id), headers=auth(token(runtime, cast.staff["client_manager"])))
+    assert response.status_code == 500
+    assert response.headers["content-type"] == PROBLEM
+    assert response.headers["cache-control"] == "no-store"
+    assert response.json()["instance"] == f"urn:uuid:{response.headers['x-request-id']}"
+    assert "SECRET-DETAIL" not in response.text
+    event = last_event(runtime, action=AuditAction.RECORD_LIST)
+    assert (event.outcome, event.reason) == (Outcome.ERROR, "internal_error")
+
+
+def test_method_not_allowed_is_a_problem(http, client_id):
+    response = http.delete(entries_url(client_id))
+    assert response.status_code == 405 and response.headers["content-type"] == PROBLEM

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import uuid
 from pathlib import Path
 
@@ -116,3 +117,59 @@ def test_the_gateway_refuses_to_start_without_a_key_the_store_needs(runtime, set
     (Path(settings.key_folder) / "kek" / "active").unlink()
     with pytest.raises(VaultError, match="lacks key-encryption keys"):
         Runtime.build(Settings(**settings.model_dump()), clock=clock)
+
+
+def test_keys_created_during_a_rotation_are_never_left_under_a_destroyed_key(runtime, settings, demo, clock):
+    # Another process registers clients while this one rotates: every data key must end up under a
+    # key-encryption key that still exists.
+    other = Runtime.build(settings, clock=clock)
+    created, stop = [], threading.Event()
+
+    def register() -> None:
+        while not stop.is_set():
+            client_id = uuid.uuid4()
+            other.vault.create_client_key(client_id, clock())
+            created.append(client_id)
+
+    worker = threading.Thread(target=register)
+    worker.start()
+    try:
+        for _ in range(3):
+            rotate_keys(runtime)
+    finally:
+        stop.set()
+        worker.join()
+        other.close()
+    assert created
+    runtime.vault.check()
+    runtime.vault.forget_cached()
+    for client_id in created:
+        assert runtime.vault.latest_version(client_id) == 1
+        runtime.vault.encrypt(client_id, 1, b"probe", b"x")  # unwraps: the key is usable
+
+
+@pytest.mark.parametrize("engine_name", ["sqlite"])  # the WAL in question is SQLite's
+def test_rotation_leaves_no_old_wrapped_key_in_the_sqlite_wal(runtime, settings, demo, engine_name):
+    with runtime.keystore_engine.connect() as conn:
+        old = [row.wrapped_key for row in conn.execute(select(ClientKey))]
+    rotate_keys(runtime)
+    wal = Path(settings.key_folder) / "keystore.db-wal"
+    data = wal.read_bytes() if wal.exists() else b""
+    store = (Path(settings.key_folder) / "keystore.db").read_bytes()
+    for wrapped in old:
+        assert wrapped not in data and wrapped not in store
+
+
+def test_entry_labels_are_bound_to_its_ciphertext(runtime, demo, http):
+    # Clearing an art. 12 ground, or claiming another source party, must not pass unnoticed.
+    entry = _entries(runtime)[0]
+    for change in ({"confidentiality_ground": "protection_of_persons"}, {"purpose": "statistics"},
+                   {"source_party_id": demo.parties["police"]}):
+        _set(runtime, entry.id, **change)
+        response = http.get(f"/v1/clients/{demo.clients[0]}/entries/{entry.id}",
+                            headers=auth(token(runtime, demo.staff["client_manager"])))
+        assert response.status_code == 500, change
+        _set(runtime, entry.id, confidentiality_ground=entry.confidentiality_ground, purpose=entry.purpose,
+             source_party_id=entry.source_party_id)
+    assert http.get(f"/v1/clients/{demo.clients[0]}/entries/{entry.id}",
+                    headers=auth(token(runtime, demo.staff["client_manager"]))).status_code == 200
