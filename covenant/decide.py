@@ -201,9 +201,9 @@ def _decide_record(subject: Subject, read: bool, resource: Resource, context: Co
     client = resource.client
     if client is None:
         return _DENIALS[Reason.CLIENT_UNKNOWN]
-    link_state = _link_state(resource.link, context.now)
-    if link_state is not Reason.PERMITTED:
-        return _DENIALS[link_state]
+    link, now = resource.link, context.now
+    if link is None or now < link.since or (link.until is not None and now >= link.until):
+        return _DENIALS[_link_state(link, now)]  # the hot path tests activity inline; this says why not
     if client.processing_stopped:  # art. 14: a justified objection stops processing
         return _DENIALS[Reason.PROCESSING_STOPPED]
     if not resource.entry_found:
@@ -215,7 +215,7 @@ def _decide_record(subject: Subject, read: bool, resource: Resource, context: Co
         return _DENIALS[Reason.CATEGORY_NOT_PERMITTED]
     if category == CRIMINAL and not kind.criminal_justice:  # art. 5
         return _DENIALS[Reason.CRIMINAL_DATA_RESTRICTED]
-    return _permit_by_link(resource.link.id)
+    return _permit_by_link(link.id)
 
 
 @functools.lru_cache(maxsize=65_536)
