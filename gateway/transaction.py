@@ -61,15 +61,12 @@ class Actor:
         return cls(subject=Subject.administrator(), source_system=source_system)
 
     @classmethod
-    def staff_member(cls, staff_id: uuid.UUID, source_system: str) -> "Actor":
-        """A staff member acting without a token (the demo, tests): looked up by the unit of work."""
-        return cls(subject=Subject(id=str(staff_id), party=None, roles=frozenset()), source_system=source_system)
-
-    @classmethod
-    def unresolved(cls, caller: Caller) -> "Actor":
-        """The caller as far as the token tells (no party, no roles): for recording early refusals."""
-        return cls(subject=Subject(id=str(caller.staff_id), party=None, roles=frozenset(), scopes=caller.scopes),
-                   source_system=caller.source_system)
+    def staff_member(cls, staff_id: uuid.UUID, source_system: str, *,
+                     scopes: frozenset[str] | None = None) -> "Actor":
+        """A staff member as far as is known before the unit of work looks them up (no party, no
+        roles yet): from a token (with its scopes), or acting without one (the demo, tests)."""
+        return cls(subject=Subject(id=str(staff_id), party=None, roles=frozenset(), scopes=scopes),
+                   source_system=source_system)
 
 
 class Transaction:
@@ -107,7 +104,7 @@ class Transaction:
 
     def called_by(self, caller: Caller) -> None:
         """A request: the bearer token names the caller; who they are is looked up on first need."""
-        self.actor = Actor.unresolved(caller)
+        self.actor = Actor.staff_member(caller.staff_id, caller.source_system, scopes=caller.scopes)
         self._identified = False
 
     @property
