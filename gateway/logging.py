@@ -15,7 +15,6 @@ import structlog
 
 def configure_logging(*, console: bool, level: str = "INFO") -> None:
     shared = [
-        structlog.stdlib.filter_by_level,  # first: a disabled level costs nothing further
         structlog.contextvars.merge_contextvars,
         structlog.stdlib.add_log_level,
         structlog.stdlib.add_logger_name,
@@ -24,7 +23,10 @@ def configure_logging(*, console: bool, level: str = "INFO") -> None:
     ]
     renderer = structlog.dev.ConsoleRenderer(colors=False) if console else structlog.processors.JSONRenderer()
     structlog.configure(
-        processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+        # filter_by_level first: a disabled level costs nothing further. Only for structlog's own
+        # events: a standard-library record (uvicorn's) has passed its logger's level already and
+        # reaches the formatter without a logger, which filter_by_level cannot take.
+        processors=[structlog.stdlib.filter_by_level, *shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
         logger_factory=structlog.stdlib.LoggerFactory(),
         wrapper_class=structlog.stdlib.BoundLogger,
         cache_logger_on_first_use=True,

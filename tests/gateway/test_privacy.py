@@ -143,3 +143,14 @@ def test_pseudonyms_are_random_and_carry_no_identity(runtime, demo):
         pseudonyms = {session.get(Client, uuid.UUID(str(i))).pseudonym for i in ids}
     assert len(pseudonyms) == 5
     assert all(p.startswith("CL-") and len(p) == 12 for p in pseudonyms)
+
+
+def test_standard_library_records_are_rendered_like_the_gateways_own(capsys):
+    """uvicorn, Alembic and SQLAlchemy log through the standard library: their records go through
+    the same processors and come out as JSON lines, not as a logging error."""
+    configure_logging(console=False)
+    logging.getLogger("uvicorn.error").info("Uvicorn running on %s:%d", "127.0.0.1", 8000)
+    err = capsys.readouterr().err
+    assert "Logging error" not in err
+    assert '"event": "Uvicorn running on 127.0.0.1:8000"' in err
+    assert '"logger": "uvicorn.error"' in err
