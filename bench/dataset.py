@@ -24,7 +24,9 @@ from covenant import Action, Resource, Role
 from gateway.care import service as care_service
 from gateway.clients import service as clients_service
 from gateway.demo import seed_demo
-from gateway.operations import ADMINISTRATION, default_scopes
+from covenant.scopes import scopes_for
+from gateway.operations import ADMINISTRATION
+from gateway.tokens import LOCAL_CLIENT_ID
 from gateway.parties import service as parties_service
 from gateway.parties.models import Staff
 from gateway.records import service as records_service
@@ -112,7 +114,7 @@ class Dataset:
         return refused
 
     def scopes(self, staff_id: uuid.UUID) -> frozenset[str]:
-        return default_scopes(frozenset(self.staff[staff_id].roles))
+        return scopes_for(frozenset(self.staff[staff_id].roles))
 
 
 def _in_batches(items, size):
@@ -235,5 +237,6 @@ def mint_tokens(runtime: Runtime, dataset: Dataset, *, ttl_seconds: int = 4 * 36
     """A bearer token per staff member, with the scopes their roles carry (as ``gateway token`` mints)."""
     now = runtime.clock()
     return {staff_id: runtime.tokens.mint(subject=str(staff_id), scopes=dataset.scopes(staff_id),
-                                          client_id="bench-wrk", now=now, ttl_seconds=ttl_seconds)
+                                          client_id=LOCAL_CLIENT_ID, party=dataset.staff[staff_id].party, now=now,
+                                          ttl_seconds=ttl_seconds)
             for staff_id in dataset.staff}

@@ -34,6 +34,7 @@ import functools
 from typing import NamedTuple
 
 from covenant.model import CRIMINAL, Action, Covenant, Role
+from covenant.scopes import scopes_for
 
 
 class Reason(enum.StrEnum):
@@ -56,6 +57,7 @@ class Reason(enum.StrEnum):
     CRIMINAL_DATA_RESTRICTED = "criminal_data_restricted"
     NOT_DEMO_MODE = "not_demo_mode"
     NOT_CLIENT_MANAGER = "not_client_manager"
+    SCOPE_NOT_ALLOWED = "scope_not_allowed"
 
 
 # The facts are NamedTuples: immutable like frozen dataclasses, and several times cheaper to build,
@@ -131,12 +133,15 @@ REQUIRED_SCOPE: dict[Action, str] = {
     Action.CLIENT_REGISTER: "team:manage",
     Action.LINK_GRANT: "team:manage",
     Action.LINK_END: "team:manage",
+    Action.EVENT_RECORD: "events:write",
 }
 
 _ADMINISTRATION = frozenset({
     Action.TOKEN_ISSUE, Action.KEYS_ROTATE, Action.AUDIT_VERIFY, Action.DEMO_SEED, Action.SERVICE_START,
+    Action.PARTNER_MANAGE,
 })
 _TEAM = frozenset({Action.LINK_GRANT, Action.LINK_END})
+_TOKEN_MANAGEMENT = frozenset({Action.TOKEN_REVOKE, Action.TOKEN_INTROSPECT})
 _REGISTRARS = frozenset({Role.CLIENT_MANAGER, Role.FIELD_DIRECTOR})
 _DENIALS = {reason: Decision(False, reason) for reason in Reason if reason is not Reason.PERMITTED}
 _AS_ADMINISTRATOR = Decision(True, Reason.PERMITTED, "role:administrator")
@@ -149,6 +154,10 @@ def decide(subject: Subject, action: Action, resource: Resource, context: Contex
     """Decide whether ``subject`` may do ``action`` on ``resource`` in ``context``."""
     if not subject.active:
         return _DENIALS[Reason.STAFF_INACTIVE]
+    if action is Action.TOKEN_GRANT:
+        return _decide_token(subject, context)
+    if action in _TOKEN_MANAGEMENT:
+        return _decide_token_management(subject, context)
     if subject.scopes is not None:
         if action in _ADMINISTRATION:
             return _DENIALS[Reason.ROLE_REQUIRED]
@@ -174,6 +183,8 @@ def decide(subject: Subject, action: Action, resource: Resource, context: Contex
         return _AS_CLIENT_MANAGER if Role.CLIENT_MANAGER in subject.roles else _DENIALS[Reason.ROLE_REQUIRED]
     if action in _TEAM:
         return _decide_team(subject, resource, context)
+    if action is Action.EVENT_RECORD:
+        return _decide_event(subject, resource, context)
     if action in _ADMINISTRATION:
         if Role.ADMINISTRATOR not in subject.roles or subject.id is not None:
             return _DENIALS[Reason.ROLE_REQUIRED]
@@ -195,6 +206,8 @@ def _link_state(link: LinkFacts | None, now: dt.datetime) -> Reason:
 
 
 def _decide_record(subject: Subject, read: bool, resource: Resource, context: Context) -> Decision:
+    if Role.SYSTEM in subject.roles:  # Instrument 2e: only linked officials see a file, never a system alone
+        return _DENIALS[Reason.ROLE_REQUIRED]
     kind = context.covenant.kind_of_party.get(subject.party)
     if kind is None:
         return _DENIALS[Reason.PARTY_UNKNOWN]
@@ -242,6 +255,48 @@ def _decide_team(subject: Subject, resource: Resource, context: Context) -> Deci
     if link_state is not Reason.PERMITTED:
         return _DENIALS[link_state]
     return _permit_by_link(resource.link.id)
+
+
+def _decide_token(subject: Subject, context: Context) -> Decision:
+    """Whether a token with ``subject.scopes`` may be issued to ``subject``.
+
+    A token opens no file by itself (every use is decided again, with the link, the party's rights
+    and a purpose), so issuing one states no purpose. The subject must belong to a party of the
+    covenant in force (art. 2) and ask only for scopes its roles may carry: a partner system acting
+    on its own only reports events; staff get their roles' scopes (see :mod:`covenant.scopes`).
+    """
+    if subject.party not in context.covenant.kind_of_party:
+        return _DENIALS[Reason.PARTY_UNKNOWN]
+    if subject.scopes is None or not subject.scopes <= scopes_for(subject.roles):
+        return _DENIALS[Reason.SCOPE_NOT_ALLOWED]
+    return Decision(True, Reason.PERMITTED, "party:" + subject.party)
+
+
+def _decide_event(subject: Subject, resource: Resource, context: Context) -> Decision:
+    """A partner system reports what happened at its side (a contact: art. 9.3 counts the five years
+    from the last one; a deletion at the source: its copy here goes too). Only a party that is or
+    has been in the client's care team (``resource.link``: the party's latest link that has begun)
+    reports about the client, and it changes only what the client's file says of its own party."""
+    if Role.SYSTEM not in subject.roles:
+        return _DENIALS[Reason.ROLE_REQUIRED]
+    if subject.party not in context.covenant.kind_of_party:
+        return _DENIALS[Reason.PARTY_UNKNOWN]
+    if resource.client is None:
+        return _DENIALS[Reason.CLIENT_UNKNOWN]
+    link = resource.link
+    if link is None or context.now < link.since:
+        return _DENIALS[Reason.NOT_LINKED]
+    return Decision(True, Reason.PERMITTED, "party_link:" + link.id)
+
+
+def _decide_token_management(subject: Subject, context: Context) -> Decision:
+    """A partner system of a covenant party revokes (RFC 7009) or inspects (RFC 7662) tokens; which
+    tokens (only its own) is for the authorization server to check, as those RFCs say."""
+    if Role.SYSTEM not in subject.roles:
+        return _DENIALS[Reason.ROLE_REQUIRED]
+    if subject.party not in context.covenant.kind_of_party:
+        return _DENIALS[Reason.PARTY_UNKNOWN]
+    return Decision(True, Reason.PERMITTED, "party:" + subject.party)
 
 
 def may_know_client_exists(subject: Subject) -> bool:

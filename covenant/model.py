@@ -25,9 +25,11 @@ class Role(enum.StrEnum):
     PROSECUTOR = "prosecutor"
     STAFF = "staff"
     ADMINISTRATOR = "administrator"
+    SYSTEM = "system"
 
 
-STAFF_ROLES = frozenset(role for role in Role if role is not Role.ADMINISTRATOR)
+# The administrator and a partner system acting on its own (no staff member) are no staff.
+STAFF_ROLES = frozenset(role for role in Role if role not in (Role.ADMINISTRATOR, Role.SYSTEM))
 
 # Art. 3: the three categories every covenant has; art. 5 gives "criminal" its own rule.
 ORDINARY, SPECIAL, CRIMINAL = "ordinary", "special", "criminal"
@@ -44,6 +46,11 @@ class Action(enum.StrEnum):
     LINK_GRANT = "link.grant"
     LINK_END = "link.end"
     TOKEN_ISSUE = "token.issue"
+    TOKEN_GRANT = "token.grant"
+    EVENT_RECORD = "event.record"
+    PARTNER_MANAGE = "partner.manage"
+    TOKEN_REVOKE = "token.revoke"
+    TOKEN_INTROSPECT = "token.introspect"
     KEYS_ROTATE = "keys.rotate"
     AUDIT_VERIFY = "audit.verify"
     DEMO_SEED = "demo.seed"

@@ -15,16 +15,18 @@ import datetime as dt
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, Uuid, and_, bindparam, select
+from sqlalchemy import Connection, String, Uuid, and_, bindparam, exists, select
 
 from audit.types import UTCDateTime
 from covenant import ClientFacts, LinkFacts, Resource
 from gateway.care.models import CareLink
 from gateway.clients.models import Client, ClientStatus
+from gateway.oauth.models import PartnerSystem, RevokedToken
 from gateway.parties.models import Staff
 from gateway.records.models import Entry
 
 _staff, _client, _link, _entry = Staff.__table__, Client.__table__, CareLink.__table__, Entry.__table__
+_system, _revoked = PartnerSystem.__table__, RevokedToken.__table__
 _latest = _link.alias("latest_link")
 
 _STAFF = bindparam("staff_id", type_=Uuid())
@@ -40,8 +42,15 @@ _LATEST_LINK = (select(_latest.c.id)
 _ENTRY_COLUMNS = ("id", "kind", "category", "source_party_id", "confidentiality_ground", "purpose", "ciphertext",
                   "key_version", "created_by", "created_at")
 
+# What the bearer token's own standing is now, read with the staff member: whether it was revoked,
+# and whether the partner system it was issued to is still switched on (None: not a partner system).
+_TOKEN_COLUMNS = (
+    exists().where(_revoked.c.jti == bindparam("token_id", type_=String())).label("token_revoked"),
+    select(_system.c.active).where(_system.c.client_id == bindparam("system_id", type_=String()))
+    .scalar_subquery().label("system_active"),
+)
 _STAFF_COLUMNS = (_staff.c.party_id.label("staff_party"), _staff.c.roles.label("staff_roles"),
-                  _staff.c.active.label("staff_active"))
+                  _staff.c.active.label("staff_active"), *_TOKEN_COLUMNS)
 
 # From the staff member: no row means no such staff member; a row without a client, no such client.
 FACTS = (
@@ -57,14 +66,54 @@ FACTS = (
 )
 IDENTITY = select(*_STAFF_COLUMNS).where(_staff.c.id == _STAFF)
 
+# A partner system acting on its own has no link of its own: what counts is its party's, the link
+# of any of the party's staff to the client that began last (Instrument 1: the party is in the
+# client's care team, or has been).
+_party_staff = _staff.alias("party_staff")
+_PARTY_LINK = (select(_latest.c.id)
+               .join(_party_staff, _party_staff.c.id == _latest.c.staff_id)
+               .where(_latest.c.client_id == _client.c.id, _party_staff.c.party_id == _system.c.party_id,
+                      _latest.c.since <= _NOW)
+               .order_by(_latest.c.since.desc())
+               .limit(1)
+               .scalar_subquery())
+SYSTEM_FACTS = (
+    select(_system.c.party_id.label("staff_party"), *_TOKEN_COLUMNS, _client.c.id, _client.c.pseudonym,
+           _client.c.status, _client.c.informed_at, _client.c.client_manager_id,
+           _link.c.id.label("link_id"), _link.c.since, _link.c.until)
+    .select_from(_system)
+    .outerjoin(_client, _client.c.id == bindparam("client_id", type_=Uuid()))
+    .outerjoin(_link, _link.c.id == _PARTY_LINK)
+    .where(_system.c.client_id == bindparam("system_id", type_=String()))
+)
+SYSTEM = select(_system.c.party_id.label("system_party"), *_TOKEN_COLUMNS).where(
+    _system.c.client_id == bindparam("system_id", type_=String()))
+
+
+@dataclass(frozen=True, slots=True)
+class TokenStanding:
+    """The bearer token as the database knows it now (RFC 7009 revocation; the system switched off)."""
+
+    revoked: bool = False
+    system_active: bool | None = None
+
 
 @dataclass(frozen=True, slots=True)
 class StaffFacts:
-    """The acting staff member as stored now."""
+    """The acting staff member as stored now, with their token's standing."""
 
     party: str
     roles: list[str]
     active: bool
+    token: TokenStanding = TokenStanding()
+
+
+@dataclass(frozen=True, slots=True)
+class SystemFacts:
+    """A partner system acting on its own, as stored now."""
+
+    party: str
+    token: TokenStanding
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,24 +147,25 @@ class AccessFacts:
                         entry_found=self.entry is not None or not entry_expected, link=self.link)
 
 
-def load_staff(conn: Connection, staff_id: uuid.UUID) -> StaffFacts | None:
-    row = conn.execute(IDENTITY, {"staff_id": staff_id}).first()
-    return StaffFacts(row.staff_party, row.staff_roles, row.staff_active) if row is not None else None
+def _staff_facts(row) -> StaffFacts:
+    return StaffFacts(row.staff_party, row.staff_roles, row.staff_active,
+                      TokenStanding(bool(row.token_revoked), row.system_active))
 
 
-def load_facts(conn: Connection, *, staff_id: uuid.UUID, client_id: uuid.UUID, now: dt.datetime,
-               entry_id: uuid.UUID | None = None) -> AccessFacts | None:
-    """The facts for ``staff_id`` acting on ``client_id``; None when there is no such staff member."""
-    row = conn.execute(FACTS, {"staff_id": staff_id, "now": now, "entry_id": entry_id,
-                               "client_id": client_id}).first()
-    if row is None:
-        return None
-    staff = StaffFacts(row.staff_party, row.staff_roles, row.staff_active)
+def load_staff(conn: Connection, staff_id: uuid.UUID, *, token_id: str | None = None,
+               system_id: str | None = None) -> StaffFacts | None:
+    row = conn.execute(IDENTITY, {"staff_id": staff_id, "token_id": token_id, "system_id": system_id}).first()
+    return _staff_facts(row) if row is not None else None
+
+
+def load_system(conn: Connection, system_id: str, *, token_id: str | None) -> SystemFacts | None:
+    row = conn.execute(SYSTEM, {"system_id": system_id, "token_id": token_id}).first()
+    return SystemFacts(row.system_party, TokenStanding(bool(row.token_revoked), row.system_active)) if row else None
+
+
+def _client_facts(row, staff: StaffFacts, entry: "EntryRow | None" = None) -> "AccessFacts":
     if row.id is None:
         return AccessFacts(staff=staff, client=None, pseudonym=None, informed=False, link=None, entry=None)
-    entry = None
-    if row.entry_id is not None:
-        entry = EntryRow(client_id=row.id, **{name: getattr(row, f"entry_{name}") for name in _ENTRY_COLUMNS})
     return AccessFacts(
         staff=staff,
         client=ClientFacts(id=str(row.id), processing_stopped=row.status == ClientStatus.PROCESSING_STOPPED,
@@ -125,3 +175,29 @@ def load_facts(conn: Connection, *, staff_id: uuid.UUID, client_id: uuid.UUID, n
         link=LinkFacts(id=str(row.link_id), since=row.since, until=row.until) if row.link_id else None,
         entry=entry,
     )
+
+
+def load_system_facts(conn: Connection, *, system_id: str, client_id: uuid.UUID, now: dt.datetime,
+                      token_id: str | None) -> "AccessFacts | None":
+    """The facts for a partner system acting on ``client_id``: its party stands in for the staff
+    member, and the party's latest link for a link of its own. None when there is no such system."""
+    row = conn.execute(SYSTEM_FACTS, {"system_id": system_id, "client_id": client_id, "now": now,
+                                      "token_id": token_id}).first()
+    if row is None:
+        return None
+    return _client_facts(row, StaffFacts(row.staff_party, [], True,
+                                         TokenStanding(bool(row.token_revoked), row.system_active)))
+
+
+def load_facts(conn: Connection, *, staff_id: uuid.UUID, client_id: uuid.UUID, now: dt.datetime,
+               entry_id: uuid.UUID | None = None, token_id: str | None = None,
+               system_id: str | None = None) -> AccessFacts | None:
+    """The facts for ``staff_id`` acting on ``client_id``; None when there is no such staff member."""
+    row = conn.execute(FACTS, {"staff_id": staff_id, "now": now, "entry_id": entry_id, "client_id": client_id,
+                               "token_id": token_id, "system_id": system_id}).first()
+    if row is None:
+        return None
+    entry = None
+    if row.id is not None and row.entry_id is not None:
+        entry = EntryRow(client_id=row.id, **{name: getattr(row, f"entry_{name}") for name in _ENTRY_COLUMNS})
+    return _client_facts(row, _staff_facts(row), entry)

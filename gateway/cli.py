@@ -11,6 +11,7 @@ import json
 import os
 import sys
 import uuid
+from pathlib import Path
 from typing import Sequence
 
 import structlog
@@ -121,6 +122,77 @@ def cmd_keys_rotate(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_keys_rotate_signing(settings: Settings, args: argparse.Namespace) -> int:
+    from gateway.operations import rotate_signing_keys
+
+    runtime = _runtime(settings)
+    try:
+        kid, destroyed = rotate_signing_keys(runtime)
+    finally:
+        runtime.close()
+    print(f"new token-signing key {kid}; the previous one verifies for a day more; "
+          f"{len(destroyed)} key(s) past that destroyed")
+    return 0
+
+
+def cmd_partners_add(settings: Settings, args: argparse.Namespace) -> int:
+    from gateway.operations import register_partner
+
+    jwks = None
+    if args.jwks:
+        try:
+            jwks = Path(args.jwks).read_text()
+        except OSError as exc:
+            print(f"gateway: cannot read {args.jwks}: {exc.strerror}", file=sys.stderr)
+            return 2
+    runtime = _runtime(settings)
+    try:
+        registration = register_partner(runtime, party=args.party, name=args.name, jwks=jwks,
+                                        client_id=args.client_id, scopes=args.scopes.split() if args.scopes else None)
+    finally:
+        runtime.close()
+    result = {"client_id": registration.client_id, "party": registration.party,
+              "token_endpoint_auth_method": registration.auth_method, "scopes": registration.scopes}
+    if registration.secret:
+        result["client_secret"] = registration.secret
+    if args.json:
+        print(json.dumps(result, indent=2))
+    else:
+        print(f"registered {registration.client_id} for {registration.party} ({registration.auth_method})")
+        if registration.secret:
+            print(f"client secret (shown once, store it in the partner system): {registration.secret}")
+    return 0
+
+
+def cmd_partners_list(settings: Settings, args: argparse.Namespace) -> int:
+    from gateway.operations import list_partners
+
+    runtime = _runtime(settings)
+    try:
+        rows = list_partners(runtime)
+    finally:
+        runtime.close()
+    if args.json:
+        print(json.dumps(rows, indent=2))
+    else:
+        for row in rows:
+            state = "active" if row["active"] else "switched off"
+            print(f"{row['client_id']:40} {row['party']:28} {row['auth_method']:20} {state}")
+    return 0
+
+
+def cmd_partners_deactivate(settings: Settings, args: argparse.Namespace) -> int:
+    from gateway.operations import deactivate_partner
+
+    runtime = _runtime(settings)
+    try:
+        deactivate_partner(runtime, client_id=args.client_id)
+    finally:
+        runtime.close()
+    print(f"{args.client_id} switched off; its tokens are refused from now on")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="gateway", description="The covenant gateway.")
     verbs = parser.add_subparsers(dest="verb", required=True)
@@ -146,6 +218,26 @@ def build_parser() -> argparse.ArgumentParser:
     keys = verbs.add_parser("keys", help="the key folder").add_subparsers(dest="keys_verb", required=True)
     keys.add_parser("rotate", help="new key-encryption key; rewrap every data key").set_defaults(
         handler=cmd_keys_rotate)
+    keys.add_parser("rotate-signing", help="new token-signing key; the old one verifies a day more").set_defaults(
+        handler=cmd_keys_rotate_signing)
+
+    partners = verbs.add_parser("partners", help="partner systems (OAuth clients)").add_subparsers(
+        dest="partners_verb", required=True)
+    add = partners.add_parser("add", help="register a party's system; prints its client id (and secret)")
+    add.add_argument("--party", required=True, help="the covenant party the system belongs to")
+    add.add_argument("--name", required=True, help="what the system is called, e.g. 'Shelter registration'")
+    add.add_argument("--jwks", metavar="FILE", help="the system's public JSON Web Key Set (private_key_jwt); "
+                                                    "without it the system gets a client secret")
+    add.add_argument("--client-id", default=None, help="choose the client id (default: generated)")
+    add.add_argument("--scopes", default=None, help="space-separated scopes its tokens may carry (default: all)")
+    add.add_argument("--json", action="store_true", help="print the registration as JSON")
+    add.set_defaults(handler=cmd_partners_add)
+    listing = partners.add_parser("list", help="the registered systems")
+    listing.add_argument("--json", action="store_true")
+    listing.set_defaults(handler=cmd_partners_list)
+    off = partners.add_parser("deactivate", help="switch a system off; its tokens stop working at once")
+    off.add_argument("client_id")
+    off.set_defaults(handler=cmd_partners_deactivate)
     return parser
 
 

@@ -26,9 +26,13 @@ class Settings(BaseSettings):
     keystore_url: str | None = Field(default=None, description="Key store database; SQLite in keys_dir by default")
     keys_dir: Path | None = Field(default=None, description="Key-encryption keys, signing key, blind-index key")
     covenant_file: Path = Field(default=DEMO_REGION, description="The covenant document in force")
-    issuer: str = "urn:covenant-gateway"
+    public_url: str = Field(default="http://127.0.0.1:8000",
+                            description="Where partners reach the gateway (https in production); the OAuth issuer")
+    issuer: str = Field(default="", description="The tokens' issuer; the public URL unless set")
     audience: str = "covenant-gateway"
     token_ttl_seconds: int = Field(default=3600, ge=60, le=86_400)
+    oauth_token_ttl_seconds: int = Field(default=600, ge=60, le=3600,
+                                         description="Lifetime of access tokens issued to partner systems")
     log_format: Literal["console", "json"] | None = None
     log_level: str = "INFO"
     host: str = "127.0.0.1"
@@ -46,8 +50,17 @@ class Settings(BaseSettings):
             raise ValueError(f"GATEWAY_TIMEZONE names no time zone: {value!r}") from None
         return value
 
+    @field_validator("public_url")
+    @classmethod
+    def _plain_base_url(cls, value: str) -> str:
+        if not value.startswith(("https://", "http://")) or "?" in value or "#" in value:
+            raise ValueError("GATEWAY_PUBLIC_URL must be an http(s) URL without query or fragment")
+        return value.rstrip("/")
+
     @model_validator(mode="after")
     def _refuse_demo_defaults_in_production(self) -> "Settings":
+        if not self.issuer:
+            self.issuer = self.public_url
         if self.mode == "production":
             if self.covenant_file.resolve() == DEMO_REGION.resolve():
                 raise ValueError("GATEWAY_COVENANT_FILE must name the region's own covenant in production")
@@ -55,6 +68,8 @@ class Settings(BaseSettings):
                 raise ValueError("GATEWAY_DATABASE_URL must be set in production")
             if self.keys_dir is None:
                 raise ValueError("GATEWAY_KEYS_DIR must be set in production")
+            if not self.public_url.startswith("https://"):
+                raise ValueError("GATEWAY_PUBLIC_URL must be an https URL in production (OAuth 2 needs TLS)")
         return self
 
     @property

@@ -47,12 +47,15 @@ def _authenticate(tx: Transaction, credentials: HTTPAuthorizationCredentials | N
         raise reject("token_missing")
     try:
         claims = tx.runtime.tokens.verify(credentials.credentials, tx.now)
-        staff_id = uuid.UUID(claims.subject)
+        staff_id = None if claims.for_system else uuid.UUID(claims.subject)
     except InvalidToken as exc:
         raise reject(exc.reason) from None
     except ValueError:
         raise reject("token_subject_unknown") from None
-    return Caller(staff_id=staff_id, scopes=claims.scopes, source_system=claims.client_id)
+    if claims.party is None:
+        raise reject("token_claims_invalid")
+    return Caller(staff_id=staff_id, scopes=claims.scopes, source_system=claims.client_id, party=claims.party,
+                  token_id=claims.token_id)
 
 
 def _check_purpose(tx: Transaction, purpose: str | None) -> str:

@@ -24,6 +24,8 @@ from gateway.errors import (
     MethodNotAllowed,
     NotFound,
 )
+from gateway.events.router import router as events_router
+from gateway.oauth.router import router as oauth_router
 from gateway.records.router import router as records_router
 from gateway.runtime import Runtime
 from gateway.transaction import Transaction
@@ -61,7 +63,9 @@ class RequestContext:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                message["headers"] = [*message.get("headers", []), *_SECURITY_HEADERS,
+                headers = message.get("headers", [])
+                present = {name.lower() for name, _ in headers}
+                message["headers"] = [*headers, *(header for header in _SECURITY_HEADERS if header[0] not in present),
                                       (b"x-request-id", request_id.encode())]
             await send(message)
 
@@ -107,6 +111,8 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.state.runtime = runtime
     app.include_router(records_router)
     app.include_router(audit_router)
+    app.include_router(events_router)
+    app.include_router(oauth_router)
 
     @app.get("/healthz", tags=["operations"])
     def healthz() -> dict[str, str]:

@@ -11,21 +11,19 @@ import uuid
 
 from audit import AuditAction, Outcome, VerifyReport, verify_chain
 from covenant import STAFF_ROLES, Action, Resource, Role
+from covenant.scopes import scopes_for
 from gateway.access import load_staff
-from gateway.errors import BadRequest, Forbidden, NotFound
+from gateway.errors import BadRequest, Forbidden, GatewayError, NotFound
+from gateway.oauth import service as oauth_service
+from gateway.oauth.service import Registration
 from gateway.parties import service as parties_service
 from gateway.runtime import Runtime
+from gateway.tokens import LOCAL_CLIENT_ID, MAX_TOKEN_TTL
 from gateway.transaction import Actor, Transaction
 from gateway.vault import RotationReport
 
 ADMINISTRATION = "covenant_administration"
 
-STAFF_SCOPES = frozenset({"records:read", "records:write"})
-ROLE_SCOPES = {
-    Role.CLIENT_MANAGER: frozenset({"team:manage"}),
-    Role.FIELD_DIRECTOR: frozenset({"team:manage"}),
-    Role.PRIVACY_OFFICER: frozenset({"audit:read"}),
-}
 
 
 def _administration(runtime: Runtime, verb: str) -> Transaction:
@@ -49,14 +47,6 @@ def start_service(runtime: Runtime, *, verb: str = "serve") -> dict[str, int]:
     return synced
 
 
-def default_scopes(roles: frozenset[Role]) -> frozenset[str]:
-    scopes = set(STAFF_SCOPES)
-    for role in roles:
-        scopes |= ROLE_SCOPES.get(role, frozenset())
-    return frozenset(scopes)
-
-
-MAX_TOKEN_TTL = 86_400
 
 
 def issue_token(runtime: Runtime, *, staff_id: uuid.UUID, ttl_seconds: int | None = None) -> str:
@@ -76,13 +66,13 @@ def issue_token(runtime: Runtime, *, staff_id: uuid.UUID, ttl_seconds: int | Non
                   object_type="staff", object_id=str(staff_id))
         tx.abandon("refused")
         raise NotFound("no such staff member") if staff is None else Forbidden("the staff member is not active")
-    scopes = default_scopes(frozenset(Role(role) for role in staff.roles if role in STAFF_ROLES))
+    scopes = scopes_for(frozenset(Role(role) for role in staff.roles if role in STAFF_ROLES))
     token_id = secrets.token_urlsafe(16)
     _authorize(tx, Action.TOKEN_ISSUE, AuditAction.TOKEN_ISSUE, object_type="staff", object_id=str(staff_id),
                detail={"scopes": sorted(scopes), "ttl_seconds": ttl, "token_id": token_id})
     tx.commit()
-    return runtime.tokens.mint(subject=str(staff_id), scopes=scopes, client_id="gateway-cli", now=tx.now,
-                               ttl_seconds=ttl, token_id=token_id)
+    return runtime.tokens.mint(subject=str(staff_id), scopes=scopes, client_id=LOCAL_CLIENT_ID, party=staff.party,
+                               now=tx.now, ttl_seconds=ttl, token_id=token_id)
 
 
 def rotate_keys(runtime: Runtime) -> RotationReport:
@@ -118,3 +108,57 @@ def verify_trail(runtime: Runtime) -> VerifyReport:
                        detail={"intact": report.ok, "events": report.events, "first_bad_seq": report.first_bad_seq})
     tx.commit()
     return report
+
+
+def register_partner(runtime: Runtime, *, party: str, name: str, jwks=None, client_id: str | None = None,
+                     scopes: list[str] | None = None) -> Registration:
+    """Register a party's system as an OAuth client (Instrument 1: each party connects its own systems)."""
+    tx = _administration(runtime, "partners add")
+    try:
+        registration = oauth_service.register_partner(tx, party=party, name=name, jwks=jwks, client_id=client_id,
+                                                      scopes=scopes)
+    except GatewayError as exc:
+        tx.record(AuditAction.PARTNER_REGISTER, outcome=Outcome.DENY, reason=exc.slug, purpose=ADMINISTRATION,
+                  object_type="partner_system")
+        tx.abandon(exc.slug)
+        raise
+    _authorize(tx, Action.PARTNER_MANAGE, AuditAction.PARTNER_REGISTER, object_type="partner_system",
+               object_id=registration.client_id,
+               detail={"party": party, "auth_method": registration.auth_method, "scopes": registration.scopes})
+    tx.commit()
+    return registration
+
+
+def deactivate_partner(runtime: Runtime, *, client_id: str) -> None:
+    """Switch a partner system off: its tokens, and those it obtained for its staff, stop working now."""
+    tx = _administration(runtime, "partners deactivate")
+    _authorize(tx, Action.PARTNER_MANAGE, AuditAction.PARTNER_DEACTIVATE, object_type="partner_system",
+               object_id=client_id[:64])
+    try:
+        oauth_service.deactivate_partner(tx, client_id=client_id)
+    except GatewayError as exc:
+        tx.abandon(exc.slug)
+        raise
+    tx.commit()
+
+
+def list_partners(runtime: Runtime) -> list[dict]:
+    tx = _administration(runtime, "partners list")
+    _authorize(tx, Action.PARTNER_MANAGE, AuditAction.PARTNER_LIST, object_type="partner_system")
+    rows = [{"client_id": row.client_id, "party": row.party_id, "name": row.name, "auth_method": row.auth_method,
+             "scopes": row.scopes, "active": row.active} for row in oauth_service.list_partners(tx)]
+    tx.commit()
+    return rows
+
+
+def rotate_signing_keys(runtime: Runtime) -> tuple[str, list[str]]:
+    """A new token-signing key; the old one verifies for a day more (the longest a token lives)."""
+    tx = _administration(runtime, "keys rotate-signing")
+    _authorize(tx, Action.KEYS_ROTATE, AuditAction.SIGNING_KEYS_ROTATE)
+    tx.commit()
+    new, destroyed = runtime.tokens.ring.rotate(tx.now)
+    tx.record(AuditAction.SIGNING_KEYS_ROTATE, outcome=Outcome.PERMIT, reason="completed", purpose=ADMINISTRATION,
+              authority="role:administrator", object_type="signing_key", object_id=new.kid,
+              detail={"destroyed": destroyed})
+    tx.commit()
+    return new.kid, destroyed

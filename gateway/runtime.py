@@ -16,8 +16,8 @@ from covenant import Covenant, load_covenant
 from gateway.clock import Clock, system_clock
 from gateway.config import Settings
 from gateway.db import Checkpointer, create_db_engine, is_sqlite, migrate
-from gateway.tokens import TokenService, load_or_create_signing_key
-from gateway.vault import BlindIndex, KekRing, Vault, ensure_private_folder
+from gateway.tokens import SigningKeyRing, TokenService
+from gateway.vault import BlindIndex, KekRing, Vault, VaultError, ensure_private_folder
 
 log = structlog.get_logger(__name__)
 
@@ -52,10 +52,14 @@ class Runtime:
         keystore_writer = create_db_engine(settings.key_store_url, writer=True, pool_size=2)
         keys = ensure_private_folder(settings.key_folder)
         ring = KekRing(keys)
+        signing = SigningKeyRing(keys)
         if prepare:
             migrate(writer_engine, "data")
             migrate(keystore_writer, "keystore")
             ring.ensure(clock())
+            signing.ensure(clock())
+        if not signing.path.exists():
+            raise VaultError(f"no token signing keys in {keys}; run the set-up (gateway demo) or start-up first")
         vault = Vault(keystore_engine, ring, writer=keystore_writer, cache_seconds=settings.dek_cache_seconds)
         vault.check()
         runtime = cls(
@@ -69,8 +73,7 @@ class Runtime:
             committer=GroupCommitter(writer_engine),
             vault=vault,
             blind_index=BlindIndex(keys),
-            tokens=TokenService(load_or_create_signing_key(keys), issuer=settings.issuer,
-                                audience=settings.audience),
+            tokens=TokenService(signing, issuer=settings.issuer, audience=settings.audience),
             _sessions=sessionmaker(engine, expire_on_commit=False),
             _checkpointer=Checkpointer(settings.data_url).start() if is_sqlite(settings.data_url) else None,
         )

@@ -21,19 +21,26 @@ from sqlalchemy.orm import Session
 from audit import AuditAction, AuditUnavailable, EventDraft, Outcome, UnitOfWork
 from audit.events import failed
 from covenant import STAFF_ROLES, Action, Context, Decision, Resource, Role, Subject, decide
-from gateway.access import AccessFacts, StaffFacts, load_facts, load_staff
+from gateway.access import (AccessFacts, StaffFacts, TokenStanding, load_facts, load_staff, load_system,
+                            load_system_facts)
 from gateway.errors import AuditUnavailableError, GatewayError, Unauthenticated
 from gateway.refusals import refusal
 from gateway.runtime import Runtime
+from gateway.tokens import LOCAL_CLIENT_ID
 
 
 @dataclass(frozen=True, slots=True)
 class Caller:
-    """Who a bearer token says is calling, before the gateway has looked them up."""
+    """Who a bearer token says is calling, before the gateway has looked them up.
 
-    staff_id: uuid.UUID
+    ``staff_id`` None: a partner system acting on its own (a ``client_credentials`` token).
+    """
+
+    staff_id: uuid.UUID | None
     scopes: frozenset[str]
     source_system: str
+    party: str | None = None
+    token_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,7 +53,11 @@ class Actor:
 
     @property
     def staff_id(self) -> uuid.UUID | None:
-        return uuid.UUID(self.subject.id) if self.subject.id else None
+        return uuid.UUID(self.subject.id) if self.subject.id and not self.is_system else None
+
+    @property
+    def is_system(self) -> bool:
+        return Role.SYSTEM in self.subject.roles
 
     @property
     def audit_id(self) -> str:
@@ -68,6 +79,12 @@ class Actor:
         return cls(subject=Subject(id=str(staff_id), party=None, roles=frozenset(), scopes=scopes),
                    source_system=source_system)
 
+    @classmethod
+    def system(cls, client_id: str, party: str | None, *, scopes: frozenset[str] | None = None) -> "Actor":
+        """A partner system acting on its own; the trail names it by its client id."""
+        return cls(subject=Subject(id=client_id, party=party, roles=frozenset({Role.SYSTEM}), scopes=scopes),
+                   source_system=client_id)
+
 
 class Transaction:
     """One unit of work, done by one actor.
@@ -88,6 +105,7 @@ class Transaction:
         self.actor = actor
         self.purpose: str | None = None
         self._identified = actor is not None and actor.subject.id is None  # the administrator is no staff
+        self._caller: Caller | None = None
         self._connection: Connection | None = None
         self._session: Session | None = None
         self._events: list[EventDraft] = []
@@ -103,8 +121,13 @@ class Transaction:
         return dt.datetime.combine(day, dt.time(), self._zone).astimezone(dt.UTC)
 
     def called_by(self, caller: Caller) -> None:
-        """A request: the bearer token names the caller; who they are is looked up on first need."""
-        self.actor = Actor.staff_member(caller.staff_id, caller.source_system, scopes=caller.scopes)
+        """A request: the bearer token names the caller; who they are is looked up on first need,
+        together with the token's standing (revoked? its system switched off?)."""
+        self._caller = caller
+        if caller.staff_id is None:
+            self.actor = Actor.system(caller.source_system, None, scopes=caller.scopes)
+        else:
+            self.actor = Actor.staff_member(caller.staff_id, caller.source_system, scopes=caller.scopes)
         self._identified = False
 
     @property
@@ -126,11 +149,30 @@ class Transaction:
             raise RuntimeError("this unit of work has no staff member acting")
         return self.actor.staff_id
 
+    def _reject(self, reason: str) -> Unauthenticated:
+        self.record(AuditAction.AUTH_REJECTED, outcome=Outcome.DENY, reason=reason)
+        return Unauthenticated()
+
+    def _check_token(self, standing: TokenStanding, party: str) -> None:
+        """A token counts only while it is not revoked, its partner system is switched on, and for
+        the party it was issued to (a staff member moved to another party needs a new one)."""
+        caller = self._caller
+        if caller is None:
+            return
+        if standing.revoked:
+            raise self._reject("token_revoked")
+        if standing.system_active is False:
+            raise self._reject("client_inactive")
+        if standing.system_active is None and caller.source_system != LOCAL_CLIENT_ID:
+            raise self._reject("client_unknown")
+        if caller.party != party:
+            raise self._reject("token_party_mismatch")
+
     def _resolve(self, staff: StaffFacts | None) -> Actor:
         if staff is None:
             # The token was ours, but its staff member is gone: unauthenticated, and on record.
-            self.record(AuditAction.AUTH_REJECTED, outcome=Outcome.DENY, reason="token_subject_unknown")
-            raise Unauthenticated()
+            raise self._reject("token_subject_unknown")
+        self._check_token(staff.token, staff.party)
         actor = self.actor
         subject = Subject(id=actor.subject.id, party=staff.party, active=staff.active, scopes=actor.subject.scopes,
                           roles=frozenset(Role(role) for role in staff.roles if role in STAFF_ROLES))
@@ -138,16 +180,40 @@ class Transaction:
         self._identified = True
         return self.actor
 
+    def _token_params(self) -> dict[str, str | None]:
+        caller = self._caller
+        return {"token_id": caller.token_id, "system_id": caller.source_system} if caller else {}
+
     def identify(self) -> Actor:
-        """The acting staff member as stored now: an account switched off is off at once (ASVS 8.3.2)."""
+        """The acting staff member (or partner system) as stored now: an account switched off is off
+        at once (ASVS 8.3.2)."""
         if self._identified:
             return self.actor
-        return self._resolve(load_staff(self.connection, self._staff_id()))
+        if self.actor.is_system:
+            system = load_system(self.connection, self.actor.source_system, token_id=self._caller.token_id)
+            if system is None:
+                raise self._reject("client_unknown")
+            self._check_token(system.token, system.party)
+            self.actor = Actor.system(self.actor.source_system, system.party, scopes=self.actor.subject.scopes)
+            self._identified = True
+            return self.actor
+        return self._resolve(load_staff(self.connection, self._staff_id(), **self._token_params()))
 
     def client_facts(self, client_id: uuid.UUID, *, entry_id: uuid.UUID | None = None) -> AccessFacts:
         """The facts of a decision about ``client_id`` (see :mod:`gateway.access`), and the actor with them."""
+        if self.actor.is_system:
+            facts = load_system_facts(self.connection, system_id=self.actor.source_system, client_id=client_id,
+                                      now=self.now, token_id=self._caller.token_id if self._caller else None)
+            if facts is None:
+                raise self._reject("client_unknown")
+            if not self._identified:
+                self._check_token(facts.staff.token, facts.staff.party)
+                self.actor = Actor.system(self.actor.source_system, facts.staff.party,
+                                          scopes=self.actor.subject.scopes)
+                self._identified = True
+            return facts
         facts = load_facts(self.connection, staff_id=self._staff_id(), client_id=client_id, now=self.now,
-                           entry_id=entry_id)
+                           entry_id=entry_id, **self._token_params())
         self._resolve(facts.staff if facts is not None else None)
         return facts
 

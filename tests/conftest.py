@@ -12,6 +12,7 @@ import datetime as dt
 import os
 import secrets
 import shutil
+import socket
 import threading
 import time
 from dataclasses import dataclass
@@ -124,9 +125,19 @@ def clock() -> ControlledClock:
 
 
 @pytest.fixture
-def settings(databases, tmp_path) -> Settings:
+def port() -> int:
+    """A free loopback port for the test server, known before the settings (the OAuth issuer and
+    the token endpoint's URL are the gateway's public URL)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture
+def settings(databases, tmp_path, port) -> Settings:
     return Settings(_env_file=None, mode="demo", home=tmp_path, database_url=databases.data_url,
-                    keystore_url=databases.keystore_url, keys_dir=tmp_path / "keys", log_format="json")
+                    keystore_url=databases.keystore_url, keys_dir=tmp_path / "keys", log_format="json",
+                    public_url=f"http://127.0.0.1:{port}")
 
 
 @pytest.fixture
@@ -155,8 +166,8 @@ def demo(runtime):
 class LoopbackServer:
     """The gateway's ASGI app served by uvicorn on 127.0.0.1, in a thread of the test process."""
 
-    def __init__(self, app) -> None:
-        config = uvicorn.Config(app, host="127.0.0.1", port=0, log_config=None, access_log=False, lifespan="off")
+    def __init__(self, app, port: int = 0) -> None:
+        config = uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, access_log=False, lifespan="off")
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
@@ -177,10 +188,10 @@ class LoopbackServer:
 
 
 @pytest.fixture
-def server(runtime):
+def server(runtime, port):
     from gateway.main import create_app
 
-    with LoopbackServer(create_app(runtime)) as running:
+    with LoopbackServer(create_app(runtime), port) as running:
         yield running
 
 

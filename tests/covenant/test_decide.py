@@ -530,6 +530,8 @@ def oracle(subject: Subject, action: str, client: ClientFacts | None, category: 
     purpose_roles = set(PURPOSES[purpose].get("roles", []))
     if purpose_roles and not purpose_roles & {role.value for role in subject.roles}:
         return no("role_not_for_purpose")
+    if Role.SYSTEM in subject.roles:  # a partner system alone opens no file
+        return no("role_required")
     if subject.party not in KIND_OF_PARTY:
         return no("party_unknown")
     kind = KINDS[KIND_OF_PARTY[subject.party]]
@@ -598,3 +600,76 @@ def test_record_decisions_follow_the_rules(subject: Subject, action: Action, cli
 
     expected = oracle(subject, action.value, client, category, entry_found, purpose, link, NOW)
     assert (decision.allowed, decision.reason.value, decision.authority) == expected
+
+
+# --- tokens and partner systems ----------------------------------------------------------------------------
+
+def _system(party: str = SHELTER, scopes=frozenset({"events:write"})) -> Subject:
+    return Subject(id="shelter-registration", party=party, roles=frozenset({Role.SYSTEM}), scopes=scopes)
+
+
+def _context(purpose: str = "housing") -> Context:
+    return Context(covenant=REGION, purpose=purpose, now=NOW)
+
+
+@pytest.mark.parametrize("roles,scopes,allowed", [
+    ({Role.STAFF}, {"records:read", "records:write"}, True),
+    ({Role.STAFF}, {"records:read", "audit:read"}, False),
+    ({Role.PRIVACY_OFFICER}, {"audit:read"}, True),
+    ({Role.CLIENT_MANAGER}, {"team:manage", "requests:handle"}, True),
+    ({Role.FIELD_DIRECTOR}, {"requests:handle"}, False),
+    ({Role.STAFF}, {"events:write"}, False),
+    ({Role.SYSTEM}, {"events:write"}, True),
+    ({Role.SYSTEM}, {"records:read"}, False),
+])
+def test_a_token_carries_only_the_scopes_the_subjects_roles_may(roles, scopes, allowed):
+    subject = Subject(id="s", party=SHELTER, roles=frozenset(roles), scopes=frozenset(scopes))
+    decision = decide(subject, Action.TOKEN_GRANT, Resource(), _context(""))
+    assert decision.allowed is allowed
+    assert decision.reason == (Reason.PERMITTED if allowed else Reason.SCOPE_NOT_ALLOWED)
+    if allowed:
+        assert decision.authority == f"party:{SHELTER}"
+
+
+def test_no_token_for_an_inactive_subject_or_a_party_outside_the_covenant():
+    inactive = Subject(id="s", party=SHELTER, roles=frozenset({Role.STAFF}), active=False,
+                       scopes=frozenset({"records:read"}))
+    assert decide(inactive, Action.TOKEN_GRANT, Resource(), _context("")).reason is Reason.STAFF_INACTIVE
+    stranger = Subject(id="s", party="elsewhere", roles=frozenset({Role.STAFF}), scopes=frozenset({"records:read"}))
+    assert decide(stranger, Action.TOKEN_GRANT, Resource(), _context("")).reason is Reason.PARTY_UNKNOWN
+
+
+@pytest.mark.parametrize("action", [Action.TOKEN_REVOKE, Action.TOKEN_INTROSPECT])
+def test_only_partner_systems_manage_tokens(action):
+    assert decide(_system(), action, Resource(), _context("")).allowed
+    staff = Subject(id="s", party=SHELTER, roles=frozenset({Role.STAFF}), scopes=frozenset({"records:read"}))
+    assert decide(staff, action, Resource(), _context("")).reason is Reason.ROLE_REQUIRED
+    assert decide(_system("elsewhere"), action, Resource(), _context("")).reason is Reason.PARTY_UNKNOWN
+
+
+def test_a_system_reports_events_only_about_clients_its_party_has_been_linked_to():
+    client = ClientFacts(id="c")
+    link = LinkFacts(id="l", since=NOW - dt.timedelta(days=400), until=NOW - dt.timedelta(days=30))
+    ended_link = Resource(client=client, link=link)
+    decision = decide(_system(), Action.EVENT_RECORD, ended_link, _context())
+    assert (decision.allowed, decision.authority) == (True, "party_link:l")  # a past member still reports
+    assert decide(_system(), Action.EVENT_RECORD, Resource(client=client), _context()).reason is Reason.NOT_LINKED
+    future = Resource(client=client, link=LinkFacts(id="l", since=NOW + MICROSECOND, until=None))
+    assert decide(_system(), Action.EVENT_RECORD, future, _context()).reason is Reason.NOT_LINKED
+    assert decide(_system(), Action.EVENT_RECORD, Resource(), _context()).reason is Reason.CLIENT_UNKNOWN
+    no_scope = _system(scopes=frozenset({"records:read"}))
+    assert decide(no_scope, Action.EVENT_RECORD, ended_link, _context()).reason is Reason.SCOPE_MISSING
+    staff = Subject(id="s", party=SHELTER, roles=frozenset({Role.STAFF}), scopes=frozenset({"events:write"}))
+    assert decide(staff, Action.EVENT_RECORD, ended_link, _context()).reason is Reason.ROLE_REQUIRED
+    assert decide(_system(), Action.EVENT_RECORD, ended_link, _context("statistics")).reason is \
+        Reason.PURPOSE_NOT_FOR_ACTION
+
+
+@pytest.mark.parametrize("action", [Action.RECORD_READ, Action.RECORD_WRITE, Action.LINK_GRANT])
+def test_a_system_acting_on_its_own_opens_no_file(action):
+    client = ClientFacts(id="c")
+    link = LinkFacts(id="l", since=NOW - dt.timedelta(days=1), until=None)
+    everything = _system(scopes=frozenset({"records:read", "records:write", "team:manage", "events:write"}))
+    decision = decide(everything, action, Resource(client=client, category="ordinary", link=link),
+                      _context("housing" if action is not Action.LINK_GRANT else "case_management"))
+    assert not decision.allowed

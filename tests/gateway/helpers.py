@@ -7,15 +7,17 @@ from sqlalchemy import select
 from audit import AuditEvent
 from covenant import Role
 from gateway.access import load_staff
-from gateway.operations import default_scopes
+from gateway.tokens import LOCAL_CLIENT_ID
+from covenant.scopes import scopes_for
 
 
 def token(runtime, staff_id, *, scopes=None, ttl: int = 3600) -> str:
     with runtime.engine.connect() as conn:
         staff = load_staff(conn, uuid.UUID(str(staff_id)))
     roles = frozenset(Role(role) for role in staff.roles)
-    return runtime.tokens.mint(subject=str(staff_id), scopes=default_scopes(roles) if scopes is None
-                               else frozenset(scopes), client_id="test-system", now=runtime.clock(), ttl_seconds=ttl)
+    return runtime.tokens.mint(subject=str(staff_id), scopes=scopes_for(roles) if scopes is None
+                               else frozenset(scopes), client_id=LOCAL_CLIENT_ID, party=staff.party,
+                               now=runtime.clock(), ttl_seconds=ttl)
 
 
 def auth(bearer: str | None, purpose: str | None = "wellbeing") -> dict[str, str]:

@@ -107,6 +107,15 @@ def test_production_refuses_the_demo_covenant(env):
     assert refused.returncode == 2 and "covenant" in refused.stderr.lower()
 
 
+def test_production_needs_https_for_oauth(env, tmp_path):
+    region = tmp_path / "region.toml"
+    region.write_text(Path("policies/demo-region.toml").read_text().replace(
+        'extends = "model-covenant.toml"', f'extends = "{Path("policies/model-covenant.toml").resolve()}"'))
+    refused = gateway({**env, "GATEWAY_MODE": "production", "GATEWAY_COVENANT_FILE": str(region)}, "demo",
+                      check=False)
+    assert refused.returncode == 2 and "GATEWAY_PUBLIC_URL" in refused.stderr
+
+
 def test_an_invalid_covenant_is_named_at_start(env, tmp_path):
     broken = tmp_path / "broken.toml"
     broken.write_text('extends = "model-covenant.toml"\n[covenant]\nid = "x"\nversion = "1"\nname = "x"\n'
@@ -156,3 +165,59 @@ def test_serve_answers_on_loopback_and_records_its_start(env, databases):
     engine.dispose()
     assert actions.count("service.start") == 2  # the demo's start and the server's
     assert actions[-1] == "record.list"
+
+
+def test_partners_are_registered_listed_and_switched_off_from_the_command_line(env, tmp_path, databases):
+    ids = json.loads(gateway(env, "demo", "--json").stdout)
+    shelter = ids["parties"]["shelter"]
+    from joserfc.jwk import ECKey
+
+    key = ECKey.generate_key("P-256", private=True, parameters={"kid": "k1"})
+    public = tmp_path / "jwks.json"
+    public.write_text(json.dumps({"keys": [key.as_dict(private=False)]}))
+    signed = json.loads(gateway(env, "partners", "add", "--party", shelter, "--name", "Registration",
+                                "--jwks", str(public), "--json").stdout)
+    assert signed["token_endpoint_auth_method"] == "private_key_jwt" and "client_secret" not in signed
+    secret = json.loads(gateway(env, "partners", "add", "--party", shelter, "--name", "Day care",
+                                "--scopes", "events:write", "--json").stdout)
+    assert secret["token_endpoint_auth_method"] == "client_secret_basic" and len(secret["client_secret"]) >= 40
+
+    listed = json.loads(gateway(env, "partners", "list", "--json").stdout)
+    assert {row["client_id"] for row in listed} == {signed["client_id"], secret["client_id"]}
+    assert secret["client_secret"] not in json.dumps(listed)
+
+    gateway(env, "partners", "deactivate", secret["client_id"])
+    listed = {row["client_id"]: row["active"] for row in json.loads(gateway(env, "partners", "list", "--json").stdout)}
+    assert listed == {signed["client_id"]: True, secret["client_id"]: False}
+
+    # A private key offered as the public key set, an unknown party, an unknown scope: refused, nothing stored.
+    private = tmp_path / "private.json"
+    private.write_text(json.dumps({"keys": [key.as_dict(private=True)]}))
+    for args in (["--party", shelter, "--name", "x", "--jwks", str(private)],
+                 ["--party", "nobody", "--name", "x"],
+                 ["--party", shelter, "--name", "x", "--scopes", "records:everything"]):
+        refused = gateway(env, "partners", "add", *args, check=False)
+        assert refused.returncode == 3, refused.stderr
+        assert "d\":" not in refused.stderr
+    assert len(json.loads(gateway(env, "partners", "list", "--json").stdout)) == 2
+    engine = create_engine(databases.data_url)
+    with engine.connect() as conn:
+        actions = [row[0] for row in conn.execute(text(
+            "SELECT action || ':' || outcome FROM audit_event WHERE action LIKE 'partner.%' ORDER BY seq"))]
+    engine.dispose()
+    assert actions.count("partner.register:permit") == 2
+    assert actions.count("partner.register:deny") == 3
+    assert "partner.deactivate:permit" in actions and "partner.list:permit" in actions
+
+
+def test_signing_keys_rotate_from_the_command_line(env, tmp_path):
+    gateway(env, "demo", "--json")
+    keys_file = tmp_path / "keys" / "token-signing.json"
+    before = {record["jwk"]["kid"] for record in json.loads(keys_file.read_text())["keys"]}
+    assert keys_file.stat().st_mode & 0o777 == 0o600
+    printed = gateway(env, "keys", "rotate-signing").stdout
+    after = json.loads(keys_file.read_text())["keys"]
+    assert len(after) == 2 and {record["jwk"]["kid"] for record in after} > before
+    assert [record["retired_at"] is None for record in after].count(True) == 1
+    assert "new token-signing key" in printed
+    assert keys_file.stat().st_mode & 0o777 == 0o600

@@ -46,18 +46,19 @@ def test_without_a_token_the_answer_is_401_and_the_attempt_is_recorded(runtime, 
     assert event.request_id == response.headers["x-request-id"]
 
 
-def _foreign_token(runtime, cast, **overrides):
-    key = ECKey.generate_key("P-256", private=True, parameters={"kid": "foreign"})
+def _foreign_token(runtime, cast, kid="foreign", **overrides):
+    key = ECKey.generate_key("P-256", private=True, parameters={"kid": kid})
     now = int(runtime.clock().timestamp())
     claims = {"iss": runtime.settings.issuer, "aud": runtime.settings.audience, "sub": cast.staff["client_manager"],
               "client_id": "x", "scope": "records:read", "iat": now, "nbf": now, "exp": now + 600, "jti": "j"}
     claims.update(overrides)
-    return jwt.encode({"alg": "ES256", "kid": "foreign", "typ": "at+jwt"}, claims, key)
+    return jwt.encode({"alg": "ES256", "kid": kid, "typ": "at+jwt"}, claims, key)
 
 
 @pytest.mark.parametrize("case,reason", [
-    ("garbage", "token_signature_invalid"),
-    ("foreign_key", "token_signature_invalid"),
+    ("garbage", "token_malformed"),
+    ("foreign_key", "token_key_unknown"),
+    ("foreign_key_our_kid", "token_signature_invalid"),
     ("hs256_with_public_key", "token_signature_invalid"),
     ("unknown_staff", "token_subject_unknown"),
     ("expired", "token_expired"),
@@ -72,17 +73,19 @@ def test_tokens_the_gateway_did_not_issue_or_that_lapsed_are_refused(runtime, ht
         bearer = "not.a.jwt"
     elif case == "foreign_key":
         bearer = _foreign_token(runtime, cast)
+    elif case == "foreign_key_our_kid":
+        bearer = _foreign_token(runtime, cast, kid=runtime.tokens.ring.active().kid)
     elif case == "hs256_with_public_key":
         # The classic confusion: sign HS256 with the gateway's public key as the secret.
-        public = runtime.tokens._key.as_dict(private=False)
+        public = runtime.tokens.ring.active().key.as_dict(private=False)
         secret = OctKey.import_key(str(public).encode())
         now = int(clock().timestamp())
-        bearer = jwt.encode({"alg": "HS256", "typ": "at+jwt", "kid": runtime.tokens._key.kid},
+        bearer = jwt.encode({"alg": "HS256", "typ": "at+jwt", "kid": runtime.tokens.ring.active().kid},
                             {"iss": runtime.settings.issuer, "aud": runtime.settings.audience,
                              "sub": cast.staff["client_manager"], "client_id": "x", "scope": "records:read",
                              "iat": now, "nbf": now, "exp": now + 60, "jti": "j"}, secret, algorithms=["HS256"])
     elif case == "unknown_staff":
-        bearer = runtime.tokens.mint(subject=str(uuid.uuid4()), scopes=frozenset({"records:read"}), client_id="x",
+        bearer = runtime.tokens.mint(subject=str(uuid.uuid4()), scopes=frozenset({"records:read"}), client_id="x", party="any",
                                      now=clock(), ttl_seconds=600)
     elif case == "expired":
         bearer = good
@@ -92,7 +95,7 @@ def test_tokens_the_gateway_did_not_issue_or_that_lapsed_are_refused(runtime, ht
         clock.advance(dt.timedelta(seconds=-60))
     else:
         from gateway.tokens import TokenService
-        other = TokenService(runtime.tokens._key,
+        other = TokenService(runtime.tokens.ring,
                              issuer="urn:elsewhere" if case == "wrong_issuer" else runtime.settings.issuer,
                              audience="elsewhere" if case == "wrong_audience" else runtime.settings.audience)
         bearer = other.mint(subject=cast.staff["client_manager"], scopes=frozenset({"records:read"}),
@@ -172,7 +175,7 @@ def test_the_linked_client_manager_writes_and_reads_the_file(runtime, http, cast
         assert event.purpose == "housing"
         assert event.categories == "ordinary"
         assert event.client_pseudonym.startswith("CL-")
-        assert event.source_system == "test-system"
+        assert event.source_system == "gateway-cli"
         assert event.covenant_version == "demo-region@1"
 
 
@@ -271,8 +274,8 @@ def test_an_ended_link_refuses_at_that_very_moment(runtime, http, cast, client_i
 def test_a_link_expires_at_its_until(runtime, http, cast, client_id, clock):
     until = clock() + dt.timedelta(days=14)
     link(runtime, cast, "police_officer", until=until)
-    bearer = token(runtime, cast.staff["police_officer"], ttl=30 * 86400)
     clock.set(until - dt.timedelta(microseconds=1))
+    bearer = token(runtime, cast.staff["police_officer"])
     assert http.get(entries_url(client_id), headers=auth(bearer, "nuisance_reduction")).status_code == 200
     clock.set(until)
     assert http.get(entries_url(client_id), headers=auth(bearer, "nuisance_reduction")).status_code == 403
