@@ -11,10 +11,17 @@ from typing import Literal
 
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from policies import DEMO_REGION
+
+
+class TrustedIdentityProvider(BaseModel):
+    """A party's own identity provider, trusted to name that party's staff in JWT-bearer assertions."""
+
+    issuer: str = Field(min_length=1, max_length=300)
+    jwks_url: str = Field(pattern=r"^https?://", max_length=500)
 
 
 class Settings(BaseSettings):
@@ -37,6 +44,9 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65_535)
+    trusted_idps: dict[str, TrustedIdentityProvider] = Field(
+        default_factory=dict, description="Per party code: an identity provider whose assertions name the "
+                                          "party's staff (JSON: {party: {issuer, jwks_url}})")
     dek_cache_seconds: float = Field(default=60.0, ge=0)
     timezone: str = Field(default="Europe/Amsterdam",
                           description="Where the covenant's calendar dates fall (a contact on a date, a deadline)")
@@ -70,6 +80,8 @@ class Settings(BaseSettings):
                 raise ValueError("GATEWAY_KEYS_DIR must be set in production")
             if not self.public_url.startswith("https://"):
                 raise ValueError("GATEWAY_PUBLIC_URL must be an https URL in production (OAuth 2 needs TLS)")
+            if any(not idp.jwks_url.startswith("https://") for idp in self.trusted_idps.values()):
+                raise ValueError("GATEWAY_TRUSTED_IDPS: key sets must be fetched over https in production")
         return self
 
     @property

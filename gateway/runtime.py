@@ -16,6 +16,7 @@ from covenant import Covenant, load_covenant
 from gateway.clock import Clock, system_clock
 from gateway.config import Settings
 from gateway.db import Checkpointer, create_db_engine, is_sqlite, migrate
+from gateway.oauth.idp import IdentityProviderKeys
 from gateway.tokens import SigningKeyRing, TokenService
 from gateway.vault import BlindIndex, KekRing, Vault, VaultError, ensure_private_folder
 
@@ -35,6 +36,7 @@ class Runtime:
     vault: Vault
     blind_index: BlindIndex
     tokens: TokenService
+    idp_keys: IdentityProviderKeys = field(default_factory=IdentityProviderKeys)
     _sessions: sessionmaker = field(repr=False, default=None)
     _checkpointer: Checkpointer | None = field(repr=False, default=None)
 

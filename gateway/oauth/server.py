@@ -48,6 +48,7 @@ from audit import AuditAction, Outcome
 from covenant import STAFF_ROLES, Action, Decision, Resource, Role, Subject
 from covenant.scopes import SCOPES, scopes_for
 from gateway.oauth import service as oauth_service
+from gateway.oauth.idp import KeysUnavailable
 from gateway.oauth.models import PartnerSystem
 from gateway.parties.models import Staff
 from gateway.tokens import InvalidToken, TokenClaims
@@ -55,6 +56,7 @@ from gateway.transaction import Actor, Transaction
 
 JWT_BEARER = JWTBearerGrant.GRANT_TYPE
 GRANT_TYPES = ("client_credentials", JWT_BEARER)
+PROVIDER_ALGORITHMS = ["RS256", "PS256", "ES256", "EdDSA"]
 # RFC 7523 §3: "a limited window of time". An assertion naming a staff member is short; a client's
 # authentication assertion may live as long as common OAuth clients make it (Authlib: an hour).
 GRANT_ASSERTION_LIFETIME = dt.timedelta(minutes=5)
@@ -80,6 +82,7 @@ class PartnerClient(ClientMixin):
         self.row = row
         self.client_id = row.client_id
         self.party = row.party_id
+        self.via_idp = False  # the assertion naming the staff member was signed by the party's provider
 
     def get_client_id(self) -> str:
         return self.client_id
@@ -104,7 +107,8 @@ class PartnerClient(ClientMixin):
 
     def check_grant_type(self, grant_type: str) -> bool:
         # Acting for staff needs a key to sign assertions with: a secret proves no more than itself.
-        return grant_type == "client_credentials" or (grant_type == JWT_BEARER and self.row.jwks is not None)
+        return grant_type == "client_credentials" or (
+            grant_type == JWT_BEARER and (self.row.jwks is not None or self.via_idp))
 
     def key_set(self) -> KeySet:
         return KeySet.import_key_set(self.row.jwks)
@@ -138,7 +142,8 @@ class _AssertionRules:
     server: "GatewayAuthorizationServer"
     lifetime: dt.timedelta
 
-    def check_assertion(self, claims: Mapping[str, Any], error: type[OAuth2Error]) -> None:
+    def check_assertion(self, claims: Mapping[str, Any], error: type[OAuth2Error], *,
+                        replay_key: str | None = None) -> None:
         server = self.server
         now = int(server.tx.now.timestamp())
         try:
@@ -161,7 +166,7 @@ class _AssertionRules:
         if not isinstance(jti, str) or not 8 <= len(jti) <= 200:
             server.refusal = "assertion_claims_invalid"
             raise error(description="the assertion's jti must be 8 to 200 characters")
-        client_id = claims["iss"]
+        client_id = replay_key or claims["iss"]
         if oauth_service.assertion_used(server.tx.connection, client_id, jti):
             server.refusal = "assertion_replayed"
             raise error(description="this assertion (its jti) has been used before")
@@ -213,11 +218,39 @@ class SystemCredentialsGrant(ClientCredentialsGrant):
 
 
 class StaffAssertionGrant(_AssertionRules, JWTBearerGrant):
-    """A token for one of the system's party's staff members, on the system's signed assertion."""
+    """A token for one of the system's party's staff members, on the system's signed assertion, or
+    on an assertion of the party's own identity provider (then the system authenticates itself as
+    at the token endpoint, and the provider's ``sub`` is the staff member's handle)."""
 
     lifetime = GRANT_ASSERTION_LIFETIME
+    TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "private_key_jwt"]
+    _provider_client: "PartnerClient | None" = None
+
+    def _provider_claims(self, assertion: str, party: str, provider) -> dict:
+        server = self.server
+        client = self.authenticate_token_endpoint_client()  # invalid_client (401) when it cannot
+        if client.party != party:
+            server.refusal = "idp_other_party"  # a party's provider names that party's staff only
+            raise InvalidGrantError(description="this identity provider does not speak for this system's party")
+        client.via_idp = True
+        self._provider_client = client
+        headers, _ = self.extract_assertion(assertion)
+        try:
+            keys = server.tx.runtime.idp_keys.get(provider.jwks_url, kid=headers.get("kid"))
+        except KeysUnavailable:
+            server.refusal = "idp_keys_unavailable"
+            raise InvalidGrantError(description="the identity provider's keys could not be fetched") from None
+        try:
+            token = jwt.decode(assertion, keys, algorithms=PROVIDER_ALGORITHMS)
+        except (JoseError, ValueError):
+            server.refusal = "assertion_signature_invalid"
+            raise InvalidGrantError(description="the assertion's signature does not verify") from None
+        self.check_assertion(token.claims, InvalidGrantError, replay_key=f"idp:{party}"[:64])
+        return token.claims
 
     def resolve_issuer_client(self, issuer: str) -> PartnerClient | None:
+        if self._provider_client is not None:
+            return self._provider_client
         return self.server.query_client(issuer)
 
     def resolve_client_public_key(self, client: PartnerClient) -> KeySet:
@@ -234,6 +267,10 @@ class StaffAssertionGrant(_AssertionRules, JWTBearerGrant):
         self.check_assertion(claims, InvalidGrantError)
 
     def process_assertion_claims(self, assertion: str):
+        _, unverified = self.extract_assertion(assertion)
+        provider = self.server.provider_for(unverified.get("iss"))
+        if provider is not None:
+            return self._provider_claims(assertion, *provider)
         try:
             return super().process_assertion_claims(assertion)
         except InvalidGrantError:
@@ -380,6 +417,15 @@ class GatewayAuthorizationServer(AuthorizationServer):
 
     # --- the gateway's part ------------------------------------------------------------------------------
 
+    def provider_for(self, issuer: Any):
+        """The party whose trusted identity provider is ``issuer``, and the provider; None if none is."""
+        if not isinstance(issuer, str):
+            return None
+        for party, provider in self.tx.runtime.settings.trusted_idps.items():
+            if provider.issuer == issuer and party in self.tx.covenant.parties:
+                return party, provider
+        return None
+
     def find_staff(self, subject: str) -> Staff | None:
         """A staff member by id or by handle (the name their own party's system knows them by)."""
         if not isinstance(subject, str) or not 0 < len(subject) <= 100:
@@ -421,6 +467,8 @@ class GatewayAuthorizationServer(AuthorizationServer):
             subject=actor.subject.id, scopes=scopes, client_id=client.client_id, party=actor.subject.party,
             now=self.tx.now, ttl_seconds=ttl, token_id=token_id)
         self.issued = {"grant_type": grant_type, "token_id": token_id, "scopes": sorted(scopes), "ttl_seconds": ttl}
+        if getattr(client, "via_idp", False):
+            self.issued["assertion_by"] = "party_identity_provider"
         return {"access_token": access_token, "token_type": "Bearer", "expires_in": ttl,
                 "scope": " ".join(sorted(scopes))}
 
