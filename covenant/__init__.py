@@ -13,6 +13,7 @@ from covenant.decide import (
     Resource,
     Subject,
     decide,
+    keeps_client_register,
     may_know_client_exists,
 )
 from covenant.loader import CovenantError, load_covenant, parse_covenant, parse_duration
@@ -36,6 +37,7 @@ __all__ = [
     "Subject",
     "check_content",
     "decide",
+    "keeps_client_register",
     "load_covenant",
     "may_know_client_exists",
     "parse_covenant",

@@ -20,8 +20,13 @@ The rules, in the order they are applied:
      it); the subject's party kind has the right on the category (art. 8.1b); criminal data only
      for criminal-justice parties (art. 5: not passed on without the public prosecutor's consent).
    * the audit trail: only privacy officers.
-   * the care team: a field director, or the client's own client manager (the one recorded for the
-     client, not anyone holding the role), while linked.
+   * a client's summary and care team (reading): the field directors, who keep the client register;
+     otherwise staff of a covenant party with an active link to the client, as for records, but
+     also after an objection has stopped processing (the team must still be seen and wound down).
+   * the list of clients: the field directors list the register; other staff of a covenant party
+     list the clients they are linked to (the list itself is restricted, not the decision).
+   * the care team (changing it): a field director, or the client's own client manager (the one
+     recorded for the client, not anyone holding the role), while linked.
    * the gateway's administration: only the local administrator (beheerder, art. 3), who is no staff
      member of a party, and never by token.
 """
@@ -131,6 +136,9 @@ REQUIRED_SCOPE: dict[Action, str] = {
     Action.RECORD_WRITE: "records:write",
     Action.AUDIT_READ: "audit:read",
     Action.CLIENT_REGISTER: "team:manage",
+    Action.CLIENT_READ: "records:read",
+    Action.CLIENT_LIST: "records:read",
+    Action.TEAM_READ: "records:read",
     Action.LINK_GRANT: "team:manage",
     Action.LINK_END: "team:manage",
     Action.EVENT_RECORD: "events:write",
@@ -142,12 +150,14 @@ _ADMINISTRATION = frozenset({
 })
 _TEAM = frozenset({Action.LINK_GRANT, Action.LINK_END})
 _TOKEN_MANAGEMENT = frozenset({Action.TOKEN_REVOKE, Action.TOKEN_INTROSPECT})
+_CLIENT_READS = frozenset({Action.CLIENT_READ, Action.TEAM_READ})
 _REGISTRARS = frozenset({Role.CLIENT_MANAGER, Role.FIELD_DIRECTOR})
 _DENIALS = {reason: Decision(False, reason) for reason in Reason if reason is not Reason.PERMITTED}
 _AS_ADMINISTRATOR = Decision(True, Reason.PERMITTED, "role:administrator")
 _AS_PRIVACY_OFFICER = Decision(True, Reason.PERMITTED, "role:privacy_officer")
 _AS_FIELD_DIRECTOR = Decision(True, Reason.PERMITTED, "role:field_director")
 _AS_CLIENT_MANAGER = Decision(True, Reason.PERMITTED, "role:client_manager")
+_BY_OWN_LINKS = Decision(True, Reason.PERMITTED, "care_links:own")
 
 
 def decide(subject: Subject, action: Action, resource: Resource, context: Context) -> Decision:
@@ -170,6 +180,9 @@ def decide(subject: Subject, action: Action, resource: Resource, context: Contex
         return _DENIALS[Reason.PURPOSE_NOT_FOR_ACTION]
     if purpose.roles and purpose.roles.isdisjoint(subject.roles):
         return _DENIALS[Reason.ROLE_NOT_FOR_PURPOSE]
+    if Role.SYSTEM in subject.roles and action is not Action.EVENT_RECORD:
+        # Instrument 2e: only linked officials see a file; a partner system alone only reports events.
+        return _DENIALS[Reason.ROLE_REQUIRED]
 
     if action is Action.RECORD_READ:
         return _decide_record(subject, True, resource, context)
@@ -181,6 +194,14 @@ def decide(subject: Subject, action: Action, resource: Resource, context: Contex
         if Role.FIELD_DIRECTOR in subject.roles:
             return _AS_FIELD_DIRECTOR
         return _AS_CLIENT_MANAGER if Role.CLIENT_MANAGER in subject.roles else _DENIALS[Reason.ROLE_REQUIRED]
+    if action in _CLIENT_READS:
+        return _decide_client_read(subject, resource, context)
+    if action is Action.CLIENT_LIST:
+        if keeps_client_register(subject):
+            return _AS_FIELD_DIRECTOR
+        if context.covenant.kind_of_party.get(subject.party) is None:
+            return _DENIALS[Reason.PARTY_UNKNOWN]
+        return _BY_OWN_LINKS
     if action in _TEAM:
         return _decide_team(subject, resource, context)
     if action is Action.EVENT_RECORD:
@@ -206,8 +227,6 @@ def _link_state(link: LinkFacts | None, now: dt.datetime) -> Reason:
 
 
 def _decide_record(subject: Subject, read: bool, resource: Resource, context: Context) -> Decision:
-    if Role.SYSTEM in subject.roles:  # Instrument 2e: only linked officials see a file, never a system alone
-        return _DENIALS[Reason.ROLE_REQUIRED]
     kind = context.covenant.kind_of_party.get(subject.party)
     if kind is None:
         return _DENIALS[Reason.PARTY_UNKNOWN]
@@ -238,19 +257,22 @@ def _permit_by_link(link_id: str) -> Decision:
     return Decision(True, Reason.PERMITTED, "care_link:" + link_id)
 
 
-def _decide_team(subject: Subject, resource: Resource, context: Context) -> Decision:
-    """Instrument 2: the client's own client manager grants partners access to the file (and ends it);
-    the field directors, who assign clients to client managers, may too. Holding the client-manager
-    role for other clients gives no say over this client's team."""
+def _decide_client_read(subject: Subject, resource: Resource, context: Context) -> Decision:
+    """Instrument 2e: the client's summary and who is on the care team are for the officials involved
+    with the client, while linked; and for the field directors, who keep the client register.
+
+    The party is checked before the client, so that a staff member of no covenant party hears the
+    same about an unknown client as about an existing one. Unlike the file, these stay readable
+    after a justified objection (art. 14): the linked must learn why the file is refused, and the
+    team must still be seen to be wound down.
+    """
     client = resource.client
+    if keeps_client_register(subject):
+        return _AS_FIELD_DIRECTOR if client is not None else _DENIALS[Reason.CLIENT_UNKNOWN]
+    if context.covenant.kind_of_party.get(subject.party) is None:
+        return _DENIALS[Reason.PARTY_UNKNOWN]
     if client is None:
         return _DENIALS[Reason.CLIENT_UNKNOWN]
-    if Role.FIELD_DIRECTOR in subject.roles:
-        return _AS_FIELD_DIRECTOR
-    if Role.CLIENT_MANAGER not in subject.roles:
-        return _DENIALS[Reason.ROLE_REQUIRED]
-    if subject.id is None or subject.id != client.manager:
-        return _DENIALS[Reason.NOT_CLIENT_MANAGER]
     link_state = _link_state(resource.link, context.now)
     if link_state is not Reason.PERMITTED:
         return _DENIALS[link_state]
@@ -299,6 +321,36 @@ def _decide_token_management(subject: Subject, context: Context) -> Decision:
     return Decision(True, Reason.PERMITTED, "party:" + subject.party)
 
 
+def _decide_team(subject: Subject, resource: Resource, context: Context) -> Decision:
+    """Instrument 2: the client's own client manager grants partners access to the file (and ends it);
+    the field directors, who assign clients to client managers, may too. Holding the client-manager
+    role for other clients gives no say over this client's team.
+
+    What does not depend on the client (the role) is checked before the client, and the link before
+    who manages the client: whoever is not linked hears "not linked" about an existing client, as
+    about one that does not exist.
+    """
+    client = resource.client
+    if Role.FIELD_DIRECTOR in subject.roles:
+        return _AS_FIELD_DIRECTOR if client is not None else _DENIALS[Reason.CLIENT_UNKNOWN]
+    if Role.CLIENT_MANAGER not in subject.roles:
+        return _DENIALS[Reason.ROLE_REQUIRED]
+    if client is None:
+        return _DENIALS[Reason.CLIENT_UNKNOWN]
+    link_state = _link_state(resource.link, context.now)
+    if link_state is not Reason.PERMITTED:
+        return _DENIALS[link_state]
+    if subject.id is None or subject.id != client.manager:
+        return _DENIALS[Reason.NOT_CLIENT_MANAGER]
+    return _permit_by_link(resource.link.id)
+
+
+def keeps_client_register(subject: Subject) -> bool:
+    """The field directors (coordination point) register clients, assign them to client managers and
+    keep the central client register (Instrument 6): they see every client in it."""
+    return Role.FIELD_DIRECTOR in subject.roles
+
+
 def may_know_client_exists(subject: Subject) -> bool:
     """Whether a refusal may say that a client does not exist (404) rather than refuse (403).
 
@@ -306,4 +358,4 @@ def may_know_client_exists(subject: Subject) -> bool:
     gateway whether a client exists; to everyone else an unknown client looks like one they are
     not linked to.
     """
-    return Role.FIELD_DIRECTOR in subject.roles
+    return keeps_client_register(subject)

@@ -3,7 +3,9 @@
 Every client-scoped read and write loads its facts here, so that access is judged in one place:
 the acting staff member as they are now (party, roles, active: a change applies at once, ASVS
 8.3.2), whether the client exists, its pseudonym and status, the staff member's latest care-team
-link to it, and (for one entry) the entry's row. ``covenant.decide`` then judges them.
+link to it, and (for one entry) the entry's row. ``covenant.decide`` then judges them. The one
+list that spans clients, the clients a staff member may see, is restricted here too
+(:func:`visible_clients`).
 
 This is the hot path of every request, so the statements are built once, with bound parameters, and
 run through Core: building a SELECT of this shape costs more than running it.
@@ -15,7 +17,7 @@ import datetime as dt
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, String, Uuid, and_, bindparam, exists, select
+from sqlalchemy import Connection, Select, String, Uuid, and_, bindparam, exists, or_, select
 
 from audit.types import UTCDateTime
 from covenant import ClientFacts, LinkFacts, Resource
@@ -201,3 +203,26 @@ def load_facts(conn: Connection, *, staff_id: uuid.UUID, client_id: uuid.UUID, n
     if row.id is not None and row.entry_id is not None:
         entry = EntryRow(client_id=row.id, **{name: getattr(row, f"entry_{name}") for name in _ENTRY_COLUMNS})
     return _client_facts(row, _staff_facts(row), entry)
+
+
+def visible_clients(*, staff_id: uuid.UUID, now: dt.datetime, whole_register: bool) -> Select:
+    """The clients a staff member may list, each with the staff member's own active link (if any).
+
+    Staff see the clients they have an active care-team link to (Instrument 2e), counted as
+    ``covenant.decide`` counts a link: from ``since`` up to, not including, ``until``. The field
+    directors, who keep the register (``whole_register``), see every client. ``decide`` has said
+    which of the two applies; this statement is where it is enforced, so a list cannot show more.
+
+    The staff member's links drive the query, so a list costs what their links cost, not what the
+    register holds. A member has one open link to a client at a time (``care.service.queue_link``
+    checks it where the link is written), so the join repeats no client.
+    """
+    own = (select(_link.c.client_id, _link.c.since, _link.c.until)
+           .where(_link.c.staff_id == staff_id, _link.c.since <= now, or_(_link.c.until.is_(None), _link.c.until > now))
+           .subquery("own_link"))
+    columns = (_client.c.id, _client.c.pseudonym, _client.c.status, _client.c.informed_at,
+               _client.c.client_manager_id, _client.c.created_at, _client.c.last_contact_at,
+               own.c.since.label("linked_since"), own.c.until.label("linked_until"))
+    joined = (_client.outerjoin(own, own.c.client_id == _client.c.id) if whole_register
+              else own.join(_client, _client.c.id == own.c.client_id))
+    return select(*columns).select_from(joined)

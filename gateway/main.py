@@ -15,6 +15,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from audit import AuditAction, Outcome
 from gateway.auditlog.router import router as audit_router
+from gateway.care.router import router as care_router
+from gateway.clients.router import router as clients_router
 from gateway.deps import access_point
 from gateway.errors import (
     PROBLEM_MEDIA_TYPE,
@@ -109,6 +111,8 @@ def create_app(runtime: Runtime) -> FastAPI:
                      "documents with stable `type` URIs."),
     )
     app.state.runtime = runtime
+    app.include_router(clients_router)
+    app.include_router(care_router)
     app.include_router(records_router)
     app.include_router(audit_router)
     app.include_router(events_router)

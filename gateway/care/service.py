@@ -1,25 +1,47 @@
 """The care team: who is linked to a client, since when, until when, and why.
 
 Instrument 2: the client manager grants partners access to the client's file when asking them for
-information; the field director (coordination point) may do so for any client.
+information; the field director (coordination point) may do so for any client. Instrument 2e: the
+officials involved with the client see who else is.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import uuid
+from dataclasses import dataclass
 
+import structlog
 from sqlalchemy import insert, or_, select, update
 
-from audit import AuditAction
+from audit import AuditAction, Outcome
 from covenant import Action
 from gateway.care.models import CareLink
-from gateway.errors import Conflict, InvalidContent, NotFound
+from gateway.errors import Conflict, InvalidContent, NotFound, RecordIntegrityError
 from gateway.parties.models import Staff
 from gateway.transaction import Transaction
-from gateway.vault import aad
+from gateway.vault import VaultError, aad
+
+log = structlog.get_logger(__name__)
 
 MAX_REASON = 500
+
+
+@dataclass(frozen=True, slots=True)
+class LinkView:
+    """A care-team link as the team shows it, its reasons decrypted."""
+
+    id: uuid.UUID
+    client_id: uuid.UUID
+    staff_id: uuid.UUID
+    party: str
+    since: dt.datetime
+    until: dt.datetime | None
+    active: bool
+    granted_by: uuid.UUID | None
+    reason: str
+    ended_by: uuid.UUID | None
+    end_reason: str | None
 
 
 def _reason_bytes(reason: str) -> bytes:
@@ -31,12 +53,51 @@ def _reason_bytes(reason: str) -> bytes:
     return reason.encode()
 
 
+def _check_reason(tx: Transaction, audit_action: AuditAction, reason: str, *, purpose: str, **event) -> None:
+    """Refuse a missing or overlong reason before anything is decided, and record the attempt; the
+    answer names the field, never the text (it may say something about the client)."""
+    try:
+        _reason_bytes(reason)
+    except InvalidContent:
+        tx.record(audit_action, outcome=Outcome.DENY, reason="reason_invalid", purpose=purpose, **event)
+        raise
+
+
+def _link_aad(client_id: uuid.UUID, link_id: uuid.UUID, label: str) -> bytes:
+    return aad("care_link", str(client_id), str(link_id), label)
+
+
 def _seal_reason(tx: Transaction, client_id: uuid.UUID, link_id: uuid.UUID, label: str, reason: str,
                  version: int | None = None) -> tuple[bytes, int]:
     vault = tx.runtime.vault
     version = version if version is not None else vault.latest_version(client_id)
-    return vault.encrypt(client_id, version, aad("care_link", str(client_id), str(link_id), label),
-                         _reason_bytes(reason)), version
+    return vault.encrypt(client_id, version, _link_aad(client_id, link_id, label), _reason_bytes(reason)), version
+
+
+def _open_reason(tx: Transaction, link: CareLink, label: str, sealed: bytes) -> str:
+    try:
+        return tx.runtime.vault.decrypt(link.client_id, link.key_version, _link_aad(link.client_id, link.id, label),
+                                        sealed).decode()
+    except VaultError as exc:
+        log.error("care_link_undecryptable", link_id=str(link.id), problem=str(exc))
+        raise RecordIntegrityError() from None
+
+
+def _active(link: CareLink, now: dt.datetime) -> bool:
+    """Instrument 2e: a link counts from ``since`` up to, not including, ``until``."""
+    return link.since <= now and (link.until is None or now < link.until)
+
+
+def _view(tx: Transaction, link: CareLink, party: str) -> LinkView:
+    return LinkView(id=link.id, client_id=link.client_id, staff_id=link.staff_id, party=party, since=link.since,
+                    until=link.until, active=_active(link, tx.now), granted_by=link.granted_by,
+                    reason=_open_reason(tx, link, "reason", link.reason), ended_by=link.ended_by,
+                    end_reason=_open_reason(tx, link, "end_reason", link.end_reason) if link.end_reason else None)
+
+
+def _team(client_id: uuid.UUID):
+    return (select(CareLink, Staff.party_id).join(Staff, Staff.id == CareLink.staff_id)
+            .where(CareLink.client_id == client_id))
 
 
 def _open_link(client_id: uuid.UUID, staff_id: uuid.UUID, now: dt.datetime):
@@ -70,7 +131,8 @@ def queue_link(tx: Transaction, *, client_id: uuid.UUID, staff_id: uuid.UUID, gr
 def grant_link(tx: Transaction, *, client_id: uuid.UUID, staff_id: uuid.UUID, purpose: str,
                reason: str, until: dt.datetime | None = None) -> uuid.UUID:
     """Link ``staff_id`` to the client's care team from now (until ``until``, if given)."""
-    _reason_bytes(reason)
+    _check_reason(tx, AuditAction.LINK_GRANT, reason, purpose=purpose, object_type="client", object_id=str(client_id),
+                  detail={"member": str(staff_id)})
     facts = tx.client_facts(client_id)
     link_id = uuid.uuid4()
     decision = tx.authorize(Action.LINK_GRANT, facts.resource(), purpose=purpose,
@@ -80,7 +142,9 @@ def grant_link(tx: Transaction, *, client_id: uuid.UUID, staff_id: uuid.UUID, pu
         raise tx.refuse(decision)
     member = tx.session.get(Staff, staff_id)
     if member is None or not member.active or member.party_id not in tx.covenant.parties:
-        raise NotFound("no active staff member of a covenant party with this id")
+        # The client is known to the caller; what is wrong is the body, so 422 rather than 404.
+        raise InvalidContent("no active staff member of a covenant party with this id", extra={"errors": [
+            {"field": "staff_id", "problem": "names no active staff member of a covenant party"}]})
     if until is not None and until <= tx.now:
         raise InvalidContent("the link would end before it begins",
                              extra={"errors": [{"field": "until", "problem": "must be in the future"}]})
@@ -90,9 +154,11 @@ def grant_link(tx: Transaction, *, client_id: uuid.UUID, staff_id: uuid.UUID, pu
                       link_id=link_id, until=until)
 
 
-def end_link(tx: Transaction, *, client_id: uuid.UUID, link_id: uuid.UUID, purpose: str, reason: str) -> None:
-    """End a link now: from this moment the member is refused the client's file."""
-    _reason_bytes(reason)
+def end_link(tx: Transaction, *, client_id: uuid.UUID, link_id: uuid.UUID, purpose: str,
+             reason: str) -> LinkView:
+    """End a link now: from this moment the member is refused the client's file. Returns the link as
+    it is once ended."""
+    _check_reason(tx, AuditAction.LINK_END, reason, purpose=purpose, object_type="care_link", object_id=str(link_id))
     facts = tx.client_facts(client_id)
     decision = tx.authorize(Action.LINK_END, facts.resource(), purpose=purpose,
                             audit_action=AuditAction.LINK_END, client_pseudonym=facts.pseudonym,
@@ -115,3 +181,32 @@ def end_link(tx: Transaction, *, client_id: uuid.UUID, link_id: uuid.UUID, purpo
             raise Conflict("this link has already ended")
 
     tx.write(end)
+    party = tx.session.scalar(select(Staff.party_id).where(Staff.id == link.staff_id))
+    return LinkView(id=link.id, client_id=client_id, staff_id=link.staff_id, party=party, since=link.since,
+                    until=now, active=False, granted_by=link.granted_by,
+                    reason=_open_reason(tx, link, "reason", link.reason), ended_by=ended_by, end_reason=reason)
+
+
+def list_team(tx: Transaction, client_id: uuid.UUID, *, purpose: str) -> list[LinkView]:
+    """Every link of the client's care team, past and present, in the order they began, for staff with
+    an active link to the client and for the field directors (Instrument 2e, 6)."""
+    facts = tx.client_facts(client_id)
+    decision = tx.authorize(Action.TEAM_READ, facts.resource(), purpose=purpose, audit_action=AuditAction.TEAM_READ,
+                            client_pseudonym=facts.pseudonym, object_type="client", object_id=str(client_id))
+    if not decision.allowed:
+        raise tx.refuse(decision)
+    rows = tx.session.execute(_team(client_id).order_by(CareLink.since, CareLink.id)).all()
+    return [_view(tx, link, party) for link, party in rows]
+
+
+def read_link(tx: Transaction, client_id: uuid.UUID, link_id: uuid.UUID, *, purpose: str) -> LinkView:
+    """One link of the client's care team, for those who may read the team."""
+    facts = tx.client_facts(client_id)
+    decision = tx.authorize(Action.TEAM_READ, facts.resource(), purpose=purpose, audit_action=AuditAction.TEAM_READ,
+                            client_pseudonym=facts.pseudonym, object_type="care_link", object_id=str(link_id))
+    if not decision.allowed:
+        raise tx.refuse(decision)
+    row = tx.session.execute(_team(client_id).where(CareLink.id == link_id)).first()
+    if row is None:
+        raise NotFound("no such link in this client's care team")
+    return _view(tx, *row)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 import datetime as dt
 import json
 import uuid
@@ -17,7 +15,8 @@ from sqlalchemy import and_, case, insert, or_, select, update
 from audit import AuditAction, Outcome
 from covenant import Action, check_content
 from gateway.clients.models import Client
-from gateway.errors import BadRequest, InvalidContent, RecordIntegrityError
+from gateway.errors import InvalidContent, RecordIntegrityError
+from gateway.pagination import decode_cursor, encode_cursor
 from gateway.records.models import Entry
 from gateway.transaction import Transaction
 from gateway.vault import VaultError, aad
@@ -145,21 +144,6 @@ def read_entry(tx: Transaction, client_id: uuid.UUID, entry_id: uuid.UUID, *, pu
     return _view(tx, facts.entry)
 
 
-def _decode_cursor(cursor: str) -> tuple[dt.datetime, uuid.UUID]:
-    try:
-        moment, entry_id = base64.urlsafe_b64decode(cursor.encode()).decode().split("|")
-        after = dt.datetime.fromisoformat(moment), uuid.UUID(entry_id)
-    except (ValueError, UnicodeDecodeError, binascii.Error):
-        after = None
-    if after is None or after[0].tzinfo is None:
-        raise BadRequest("the cursor is not one this gateway gave out")
-    return after
-
-
-def _encode_cursor(entry: Entry) -> str:
-    return base64.urlsafe_b64encode(f"{entry.created_at.isoformat()}|{entry.id}".encode()).decode()
-
-
 def list_entries(tx: Transaction, client_id: uuid.UUID, *, purpose: str, limit: int = 50,
                  cursor: str | None = None, kind: str | None = None) -> EntryPage:
     """The entries of a client's file the staff member may read, oldest first, a page at a time.
@@ -167,7 +151,7 @@ def list_entries(tx: Transaction, client_id: uuid.UUID, *, purpose: str, limit: 
     Only the categories the staff member's party may read are listed, so nobody learns from the list
     that entries of other categories exist.
     """
-    after = _decode_cursor(cursor) if cursor else None
+    after = decode_cursor(cursor) if cursor else None
     limit = max(1, min(limit, MAX_PAGE))
     facts = tx.client_facts(client_id)
     decisions = {category: tx.decide(Action.RECORD_READ, facts.resource(category), purpose=purpose)
@@ -188,4 +172,4 @@ def list_entries(tx: Transaction, client_id: uuid.UUID, *, purpose: str, limit: 
                                         and_(Entry.created_at == moment, Entry.id > last_id)))
     rows = tx.session.scalars(statement.order_by(Entry.created_at, Entry.id).limit(limit + 1)).all()
     items = [_view(tx, entry) for entry in rows[:limit]]
-    return EntryPage(items=items, next_cursor=_encode_cursor(rows[limit - 1]) if len(rows) > limit else None)
+    return EntryPage(items=items, next_cursor=encode_cursor(rows[limit - 1].created_at, rows[limit - 1].id) if len(rows) > limit else None)

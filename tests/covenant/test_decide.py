@@ -450,6 +450,10 @@ TEAM_CASES = [
                  id="linked-client-manager-of-other-clients"),
     pytest.param(staff(SHELTER, Role.CLIENT_MANAGER), {"client": ClientFacts("client-1", manager="staff-2")},
                  refused(Reason.NOT_CLIENT_MANAGER), id="another-client-manager"),
+    # Not linked: told so, as about a client that does not exist, not that someone else manages it.
+    pytest.param(staff(SHELTER, Role.CLIENT_MANAGER),
+                 {"client": ClientFacts("client-1", manager="staff-2"), "link": None},
+                 refused(Reason.NOT_LINKED), id="another-client-manager-unlinked"),
     pytest.param(staff(SHELTER), {}, refused(Reason.ROLE_NOT_FOR_PURPOSE), id="staff"),
     pytest.param(staff(SHELTER, Role.PRIVACY_OFFICER), {}, refused(Reason.ROLE_NOT_FOR_PURPOSE),
                  id="privacy-officer"),
@@ -498,6 +502,113 @@ def test_clients_are_registered_by_client_managers_and_field_directors(subject: 
 def test_only_field_directors_learn_whether_a_client_exists(subject: Subject, knows: bool) -> None:
     """Instrument 6: field directors keep the client register; to others an unknown client is unlinked."""
     assert may_know_client_exists(subject) is knows
+
+
+# --- a client's summary, its care team, and the list of clients -------------------------------------
+
+CLIENT_READS = [pytest.param(Action.CLIENT_READ, id="client"), pytest.param(Action.TEAM_READ, id="team")]
+BY_OWN_LINKS = Decision(True, Reason.PERMITTED, "care_links:own")
+
+CLIENT_READ_CASES = [
+    pytest.param(staff(GGZ), {}, PERMITTED_BY_LINK, id="linked-staff"),
+    pytest.param(staff(GGZ), {"link": None}, refused(Reason.NOT_LINKED), id="unlinked-staff"),
+    pytest.param(staff(GGZ), {"link": LinkFacts("link-7", since=NOW - DAY, until=NOW)}, refused(Reason.LINK_ENDED),
+                 id="link-ends-now"),
+    pytest.param(staff(GGZ), {"link": LinkFacts("link-7", since=NOW + MICROSECOND)},
+                 refused(Reason.LINK_NOT_STARTED), id="link-not-started"),
+    pytest.param(staff(GGZ), {"client": None}, refused(Reason.CLIENT_UNKNOWN), id="client-unknown"),
+    # Art. 14 stops processing of the file; the linked still see the client and the team, to wind it down.
+    pytest.param(staff(GGZ), {"client": STOPPED}, PERMITTED_BY_LINK, id="processing-stopped-linked"),
+    pytest.param(staff(GGZ), {"client": STOPPED, "link": None}, refused(Reason.NOT_LINKED),
+                 id="processing-stopped-unlinked"),
+    # Not by the party's read matrix: every kind of party may see who is on the team (housing reads ordinary only).
+    pytest.param(staff(HOUSING), {"covenant": REGION_WITH_HOUSING}, PERMITTED_BY_LINK, id="housing-corporation"),
+    pytest.param(staff("unknown-party"), {}, refused(Reason.PARTY_UNKNOWN), id="party-unknown"),
+    pytest.param(staff("unknown-party"), {"client": None}, refused(Reason.PARTY_UNKNOWN),
+                 id="party-unknown-client-unknown"),
+    pytest.param(Subject.administrator(), {}, refused(Reason.PARTY_UNKNOWN), id="administrator"),
+    # Instrument 6: the field directors keep the register and see every client in it, linked or not.
+    pytest.param(staff(MUNICIPALITY, Role.FIELD_DIRECTOR), {"link": None}, AS_FIELD_DIRECTOR,
+                 id="field-director-unlinked"),
+    pytest.param(staff(MUNICIPALITY, Role.FIELD_DIRECTOR), {"client": None}, refused(Reason.CLIENT_UNKNOWN),
+                 id="field-director-client-unknown"),
+    pytest.param(staff(SHELTER, Role.CLIENT_MANAGER), {"link": None}, refused(Reason.NOT_LINKED),
+                 id="client-manager-unlinked"),
+    pytest.param(staff(SHELTER, Role.CLIENT_MANAGER), {"purpose": "case_management"}, PERMITTED_BY_LINK,
+                 id="client-manager-case-management"),
+    pytest.param(staff(SHELTER, Role.CLIENT_MANAGER), {"purpose": "subject_rights"}, PERMITTED_BY_LINK,
+                 id="client-manager-subject-rights"),
+    pytest.param(staff(GGZ), {"purpose": "case_management"}, refused(Reason.ROLE_NOT_FOR_PURPOSE),
+                 id="staff-case-management"),
+    pytest.param(staff(MUNICIPALITY, Role.FIELD_DIRECTOR), {"purpose": "statistics"},
+                 refused(Reason.PURPOSE_NOT_FOR_ACTION), id="statistics"),
+    pytest.param(staff(MUNICIPALITY, Role.PRIVACY_OFFICER), {"purpose": "oversight"},
+                 refused(Reason.PURPOSE_NOT_FOR_ACTION), id="oversight"),
+    pytest.param(staff(GGZ, scopes=frozenset({"records:read"})), {}, PERMITTED_BY_LINK, id="records-read-scope"),
+    pytest.param(staff(GGZ, scopes=frozenset({"records:write", "team:manage"})), {},
+                 refused(Reason.SCOPE_MISSING), id="without-records-read-scope"),
+    pytest.param(staff(MUNICIPALITY, Role.FIELD_DIRECTOR, scopes=frozenset({"team:manage"})), {},
+                 refused(Reason.SCOPE_MISSING), id="field-director-without-records-read-scope"),
+]
+
+
+@pytest.mark.parametrize("action", CLIENT_READS)
+@pytest.mark.parametrize(("subject", "facts", "expected"), CLIENT_READ_CASES)
+def test_a_clients_summary_and_team_are_for_the_linked_and_the_field_directors(
+        action: Action, subject: Subject, facts: dict[str, Any], expected: Decision) -> None:
+    """Instrument 2e: only the officials involved with the client; Instrument 6: the register's keepers."""
+    assert ask(subject, action, **{"category": None, **facts}) == expected
+
+
+@pytest.mark.parametrize(("subject", "purpose", "expected"), [
+    pytest.param(staff(POLICE), "nuisance_reduction", BY_OWN_LINKS, id="staff"),
+    pytest.param(staff(SHELTER, Role.CLIENT_MANAGER), "case_management", BY_OWN_LINKS, id="client-manager"),
+    pytest.param(staff(MUNICIPALITY, Role.PRIVACY_OFFICER), "subject_rights", BY_OWN_LINKS, id="privacy-officer"),
+    pytest.param(staff(MUNICIPALITY, Role.FIELD_DIRECTOR), "case_management", AS_FIELD_DIRECTOR,
+                 id="field-director"),
+    pytest.param(staff("unknown-party"), "wellbeing", refused(Reason.PARTY_UNKNOWN), id="party-unknown"),
+    pytest.param(staff(POLICE), "case_management", refused(Reason.ROLE_NOT_FOR_PURPOSE), id="staff-case-management"),
+    pytest.param(staff(MUNICIPALITY, Role.FIELD_DIRECTOR), "statistics", refused(Reason.PURPOSE_NOT_FOR_ACTION),
+                 id="statistics"),
+    pytest.param(staff(POLICE, scopes=frozenset({"records:write"})), "wellbeing", refused(Reason.SCOPE_MISSING),
+                 id="without-records-read-scope"),
+    pytest.param(Subject.administrator(), "covenant_administration", refused(Reason.PURPOSE_NOT_FOR_ACTION),
+                 id="administrator"),
+])
+def test_staff_list_the_clients_they_are_linked_to_and_field_directors_the_register(
+        subject: Subject, purpose: str, expected: Decision) -> None:
+    """The decision says whose clients are listed; the gateway's query lists only those."""
+    assert ask(subject, Action.CLIENT_LIST, client=None, link=None, category=None, purpose=purpose) == expected
+
+
+def test_whoever_is_not_linked_hears_the_same_about_an_unknown_client_as_about_an_existing_one() -> None:
+    """Only field directors may learn whether a client exists: for everyone else, every client-scoped
+    action is refused alike for a client that does not exist and for one they are not linked to."""
+    unlinked = {Reason.CLIENT_UNKNOWN, Reason.NOT_LINKED, Reason.LINK_NOT_STARTED, Reason.LINK_ENDED}
+
+    def answer(decision: Decision) -> str:
+        return "not_linked" if decision.reason in unlinked else decision.reason.value
+
+    actions = [Action.RECORD_READ, Action.RECORD_WRITE, Action.CLIENT_READ, Action.TEAM_READ, Action.LINK_GRANT,
+               Action.LINK_END]
+    clients = [CLIENT, STOPPED, MANAGED, ClientFacts("client-1", manager="staff-2")]
+    links = [None, LinkFacts("link-7", since=NOW - 2 * DAY, until=NOW - DAY),
+             LinkFacts("link-7", since=NOW + DAY)]
+    compared = 0
+    for roles in ROLE_SETS:
+        if not roles or Role.FIELD_DIRECTOR in roles:
+            continue
+        for party, scopes, covenant in itertools.product([SHELTER, POLICE, "unknown-party", None],
+                                                         [None, ALL_SCOPES, frozenset({"records:read"})],
+                                                         [REGION, OPEN_PURPOSES]):
+            subject = Subject(id="staff-1", party=party, roles=roles, scopes=scopes)
+            for action, purpose in itertools.product(actions, covenant.purposes):
+                unknown = answer(ask(subject, action, client=None, link=None, purpose=purpose, covenant=covenant))
+                for client, link in itertools.product(clients, links):
+                    existing = ask(subject, action, client=client, link=link, purpose=purpose, covenant=covenant)
+                    assert answer(existing) == unknown, (subject, action, purpose, client, link)
+                    compared += 1
+    assert compared > 10_000
 
 
 # --- property: decide agrees with the rules written out plainly ------------------------------------

@@ -60,7 +60,8 @@ def act(runtime, staff_id, work):
 def register_client(runtime, staff_id, **kwargs) -> uuid.UUID:
     from gateway.clients import service as clients_service
 
-    return act(runtime, staff_id, lambda tx: clients_service.register_client(tx, purpose="case_management", **kwargs))
+    return act(runtime, staff_id,
+               lambda tx: clients_service.register_client(tx, purpose="case_management", **kwargs)).id
 
 
 def link(runtime, cast, member: str, *, until=None) -> uuid.UUID:

@@ -8,10 +8,17 @@ def test_every_v1_operation_documents_its_security_and_problems(http):
                   for method, op in ops.items()]
     assert {(path, method) for path, method, _ in operations} >= {
         ("/v1/clients/{client_id}/entries", "get"), ("/v1/clients/{client_id}/entries", "post"),
-        ("/v1/clients/{client_id}/entries/{entry_id}", "get"), ("/v1/audit/events", "get")}
+        ("/v1/clients/{client_id}/entries/{entry_id}", "get"), ("/v1/audit/events", "get"),
+        ("/v1/clients", "get"), ("/v1/clients", "post"), ("/v1/clients/{client_id}", "get"),
+        ("/v1/clients/{client_id}/team", "get"), ("/v1/clients/{client_id}/team", "post"),
+        ("/v1/clients/{client_id}/team/{link_id}", "get"), ("/v1/clients/{client_id}/team/{link_id}/end", "post")}
     for path, method, op in operations:
         assert op["security"] == [{"HTTPBearer": []}], (path, method)
         assert {"400", "401", "403", "422", "503"} <= set(op["responses"]), (path, method)
         problem = op["responses"]["403"]["content"]["application/problem+json"]["schema"]
         assert problem == {"$ref": "#/components/schemas/Problem"}
         assert any(p["name"] == "X-Purpose" for p in op["parameters"]), (path, method)
+        if "{client_id}" in path:  # where a client may be unknown, the register's keepers hear so
+            assert "404" in op["responses"], (path, method)
+        if method == "post":
+            assert "409" in op["responses"], (path, method)

@@ -55,9 +55,13 @@ def _database_text(url: str) -> str:
 
 def test_content_and_bsn_never_appear_outside_the_ciphertext(runtime, settings, demo, http, marker,
                                                              captured_logs, engine_name):
-    other_client = register_client(runtime, demo.staff["client_manager"], bsn=BSN)
     bearer = token(runtime, demo.staff["client_manager"])
     police = token(runtime, demo.staff["police_officer"])
+    registered = http.post("/v1/clients", json={"bsn": BSN}, headers=auth(bearer, "case_management"))
+    assert registered.status_code == 201
+    other_client = registered.json()["id"]
+    again = http.post("/v1/clients", json={"bsn": BSN}, headers=auth(bearer, "case_management"))
+    assert again.status_code == 409 and BSN not in again.text
     note = {"kind": "note", "category": "special", "content": {"text": f"{marker} diagnosed with {marker}"},
             "source_reference": f"{marker}-REF"}
     created = http.post(f"/v1/clients/{other_client}/entries", json=note, headers=auth(bearer))
@@ -68,7 +72,18 @@ def test_content_and_bsn_never_appear_outside_the_ciphertext(runtime, settings, 
     refused = http.get(f"/v1/clients/{other_client}/entries/{entry}", headers=auth(police))
     invalid = http.post(f"/v1/clients/{other_client}/entries", headers=auth(bearer),
                         json={"kind": "note", "category": "ordinary", "content": {"text": marker, "extra": marker}})
-    for response in (refused, invalid):
+    team = f"/v1/clients/{other_client}/team"
+    granted = http.post(team, headers=auth(bearer, "case_management"),
+                        json={"staff_id": demo.staff["police_officer"], "reason": f"{marker} asked for records"})
+    assert granted.status_code == 201
+    ended = http.post(f"{team}/{granted.json()['id']}/end", headers=auth(bearer, "case_management"),
+                      json={"reason": f"{marker} case closed"})
+    assert ended.status_code == 200
+    assert marker in http.get(team, headers=auth(bearer)).text  # the linked see why members were linked
+    too_long = http.post(team, headers=auth(bearer, "case_management"),
+                         json={"staff_id": demo.staff["ggz_worker"], "reason": marker * 100})
+    refused_team = http.get(team, headers=auth(police))
+    for response in (refused, invalid, too_long, refused_team):
         assert response.status_code in (403, 422)
         assert marker not in response.text
     http.get(f"/v1/audit/events?client_id={other_client}",
