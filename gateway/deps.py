@@ -36,6 +36,13 @@ def access_point(request: Request) -> str:
     return f"{request.method} {getattr(route, 'path', '?')}"
 
 
+def request_transaction(request: Request) -> Transaction:
+    """A unit of work for ``request``: its events name the route, the request id and the partner's trace."""
+    state = request.state
+    return Transaction(request.app.state.runtime, access_point=access_point(request),
+                       request_id=getattr(state, "request_id", None), traceparent=getattr(state, "traceparent", None))
+
+
 def _authenticate(tx: Transaction, credentials: HTTPAuthorizationCredentials | None) -> Caller:
     """Who the bearer token was issued for; every refusal is recorded (ASVS 16.3.1)."""
 
@@ -72,8 +79,7 @@ async def get_transaction(
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
     x_purpose: Annotated[str | None, _PURPOSE_HEADER] = None,
 ) -> AsyncIterator[Transaction]:
-    tx = Transaction(request.app.state.runtime, access_point=access_point(request),
-                     request_id=getattr(request.state, "request_id", None))
+    tx = request_transaction(request)
     try:
         try:
             tx.called_by(_authenticate(tx, credentials))

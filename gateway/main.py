@@ -15,7 +15,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from audit import AuditAction, Outcome
 from gateway.auditlog.router import router as audit_router
-from gateway.deps import access_point
+from gateway.deps import request_transaction
 from gateway.errors import (
     PROBLEM_MEDIA_TYPE,
     GatewayError,
@@ -26,7 +26,7 @@ from gateway.errors import (
 )
 from gateway.records.router import router as records_router
 from gateway.runtime import Runtime
-from gateway.transaction import Transaction
+from gateway.tracing import parse_traceparent
 
 log = structlog.get_logger(__name__)
 
@@ -38,9 +38,12 @@ _SECURITY_HEADERS = [
 
 
 class RequestContext:
-    """Pure ASGI middleware: a request id, no-store caching, and one log line per request.
+    """Pure ASGI middleware: a request id, the partner's trace context, no-store caching, and one log
+    line per request.
 
-    The log line names the route template, not the URL, and no client address (ASVS 16.2.5).
+    The log line names the route template, not the URL, and no client address (ASVS 16.2.5). A valid
+    ``traceparent`` (W3C Trace Context) is kept for the request's audit events and its trace id is
+    bound to the log context; an invalid one is ignored (see :mod:`gateway.tracing`).
     """
 
     def __init__(self, app: ASGIApp) -> None:
@@ -51,9 +54,13 @@ class RequestContext:
             await self.app(scope, receive, send)
             return
         request_id = str(uuid.uuid4())
-        scope.setdefault("state", {})["request_id"] = request_id
+        trace = parse_traceparent([value.decode("latin-1") for name, value in scope["headers"]
+                                   if name == b"traceparent"])
+        state = scope.setdefault("state", {})
+        state["request_id"] = request_id
+        state["traceparent"] = trace.value if trace else None
         structlog.contextvars.clear_contextvars()
-        structlog.contextvars.bind_contextvars(request_id=request_id)
+        structlog.contextvars.bind_contextvars(request_id=request_id, **({"trace_id": trace.trace_id} if trace else {}))
         started = time.perf_counter()
         status = 500
 
@@ -123,7 +130,7 @@ def create_app(runtime: Runtime) -> FastAPI:
     async def _invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
         if not getattr(request.state, "invalid_request_recorded", False):
             # A body that is not even JSON is refused before any dependency runs; record it here.
-            tx = Transaction(runtime, access_point=access_point(request), request_id=request.state.request_id)
+            tx = request_transaction(request)
             tx.record(AuditAction.REQUEST_REJECTED, outcome=Outcome.DENY, reason="request_invalid")
             await tx.commit_async()
         # Name the place and the kind of fault, never the value: it may be personal data.

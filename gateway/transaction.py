@@ -78,13 +78,14 @@ class Transaction:
     """
 
     def __init__(self, runtime: Runtime, *, access_point: str, request_id: str | None = None,
-                 actor: Actor | None = None) -> None:
+                 actor: Actor | None = None, traceparent: str | None = None) -> None:
         self.runtime = runtime
         self.covenant = runtime.covenant
         self.now: dt.datetime = runtime.clock()
         self._zone = runtime.settings.zone
         self.access_point = access_point
         self.request_id = request_id
+        self.traceparent = traceparent
         self.actor = actor
         self.purpose: str | None = None
         self._identified = actor is not None and actor.subject.id is None  # the administrator is no staff
@@ -187,6 +188,7 @@ class Transaction:
             covenant_version=self.covenant.label,
             access_point=self.access_point,
             request_id=self.request_id,
+            traceparent=self.traceparent,
             **fields,
         ))
 
