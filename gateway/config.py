@@ -36,6 +36,11 @@ class Settings(BaseSettings):
     dek_cache_seconds: float = Field(default=60.0, ge=0)
     timezone: str = Field(default="Europe/Amsterdam",
                           description="Where the covenant's calendar dates fall (a contact on a date, a deadline)")
+    rate_limit: str = Field(default="600/minute", description=(
+        "Requests per partner system (the token's client_id) in the v1 API, e.g. 600/minute or 20/second;600/minute"))
+    rate_limit_storage: str = Field(default="memory://", description=(
+        "Where the rate limits count: memory:// per instance; redis://host:6379 shared by several instances"))
+    rate_limit_strategy: Literal["moving-window", "sliding-window"] = "moving-window"
 
     @field_validator("timezone")
     @classmethod
@@ -44,6 +49,17 @@ class Settings(BaseSettings):
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError(f"GATEWAY_TIMEZONE names no time zone: {value!r}") from None
+        return value
+
+    @field_validator("rate_limit")
+    @classmethod
+    def _known_rate(cls, value: str) -> str:
+        from gateway.ratelimit import parse_rate
+
+        try:
+            parse_rate(value)
+        except ValueError:
+            raise ValueError(f"GATEWAY_RATE_LIMIT is not a rate such as 600/minute: {value!r}") from None
         return value
 
     @model_validator(mode="after")

@@ -1,8 +1,9 @@
 """The one FastAPI dependency of the v1 routes: the request's unit of work, with its caller and purpose.
 
-It checks the bearer token (401) and the stated purpose (400), records every refusal, yields the
-unit of work to the route, and commits it after the route returns and before the answer leaves, so
-an answer never leaves without its audit event. It runs on the event loop and does no blocking
+It checks the bearer token (401), the partner system's rate (429, before anything is read from the
+database) and the stated purpose (400), records every refusal, yields the unit of work to the
+route, and commits it after the route returns and before the answer leaves, so an answer never
+leaves without its audit event. It runs on the event loop and does no blocking
 I/O itself: the token check is cached per token, and the commit is awaited while the writer thread
 commits it with others. The route's one worker-thread hop does the reads.
 """
@@ -20,8 +21,11 @@ from sqlalchemy.exc import IntegrityError
 
 from audit import AuditAction, Outcome
 from gateway.errors import Conflict, GatewayError, PurposeInvalid, Unauthenticated
+from gateway.ratelimit import TooManyRequests
 from gateway.tokens import InvalidToken
 from gateway.transaction import Caller, Transaction
+
+log = structlog.get_logger(__name__)
 
 bearer_scheme = HTTPBearer(auto_error=False, description="A JWT access token issued by the gateway")
 
@@ -62,6 +66,17 @@ def _authenticate(tx: Transaction, credentials: HTTPAuthorizationCredentials | N
     return Caller(staff_id=staff_id, scopes=claims.scopes, source_system=claims.client_id)
 
 
+async def _check_rate(tx: Transaction, caller: Caller) -> None:
+    """One partner system (the token's ``client_id``) makes at most ``GATEWAY_RATE_LIMIT`` requests,
+    so that a compromised one cannot scrape; counted before any database read."""
+    try:
+        await tx.runtime.rate_limiter.check_async(f"client:{caller.source_system}")
+    except TooManyRequests as exc:
+        tx.record(AuditAction.REQUEST_REJECTED, outcome=Outcome.DENY, reason="rate_limited")
+        log.warning("rate_limited", source_system=caller.source_system, retry_after=exc.retry_after)
+        raise
+
+
 def _check_purpose(tx: Transaction, purpose: str | None) -> str:
     """Art. 4: every request states its purpose, one of the covenant's."""
     if not purpose:
@@ -82,8 +97,10 @@ async def get_transaction(
     tx = request_transaction(request)
     try:
         try:
-            tx.called_by(_authenticate(tx, credentials))
+            caller = _authenticate(tx, credentials)
+            tx.called_by(caller)
             structlog.contextvars.bind_contextvars(actor_id=tx.actor.audit_id)
+            await _check_rate(tx, caller)
             tx.purpose = _check_purpose(tx, x_purpose)
         except GatewayError as exc:
             await tx.abandon_async(exc.slug)

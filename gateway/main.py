@@ -25,6 +25,7 @@ from gateway.errors import (
     NotFound,
 )
 from gateway.records.router import router as records_router
+from gateway.routing import document_plumbing
 from gateway.runtime import Runtime
 from gateway.tracing import parse_traceparent
 
@@ -147,4 +148,5 @@ def create_app(runtime: Runtime) -> FastAPI:
         return _answer(request, error)
 
     app.add_middleware(RequestContext)
+    document_plumbing(app)
     return app

@@ -36,6 +36,7 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
         404: "Not found (an unknown client only to those who keep the client register)",
         409: "Conflicts with the current state",
         422: "The request does not fit the covenant's data set or the schema",
+        429: "Too many requests from this partner system; try again after `Retry-After` seconds",
         503: "The audit trail could not be written; nothing was done",
     }
     return {status: {"model": Problem, "description": descriptions[status],

@@ -75,3 +75,11 @@ def end_link(runtime, cast, link_id) -> None:
 
     act(runtime, cast.staff["client_manager"], lambda tx: care_service.end_link(
         tx, client_id=uuid.UUID(cast.clients[0]), link_id=link_id, purpose="case_management", reason="case closed"))
+
+
+def partner_token(runtime, staff_id, client_id: str, *, ttl: int = 3600) -> str:
+    """A token for ``staff_id`` issued to the partner system ``client_id`` (``token`` uses "test-system")."""
+    claims = runtime.tokens.verify(token(runtime, staff_id), runtime.clock())
+    return runtime.tokens.mint(subject=claims.subject, scopes=claims.scopes, client_id=client_id,
+                               now=runtime.clock(), ttl_seconds=ttl)
+
