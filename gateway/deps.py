@@ -1,9 +1,12 @@
 """The one FastAPI dependency of the v1 routes: the request's unit of work, with its caller and purpose.
 
 It checks the bearer token (401), the partner system's rate (429, before anything is read from the
-database) and the stated purpose (400), records every refusal, yields the unit of work to the
-route, and commits it after the route returns and before the answer leaves, so an answer never
-leaves without its audit event. It runs on the event loop and does no blocking
+database), the stated purpose (400) and, on a POST, the ``Idempotency-Key`` (see
+:mod:`gateway.idempotency`: a request already answered is answered again here, without running the
+route), records every refusal, yields the unit of work to the route, and commits it after the route
+returns and before the answer leaves, so an answer never leaves without its audit event. (With an
+``Idempotency-Key``, the commit waits for the answer, to record it in the same transaction: the
+answer is held by :class:`gateway.idempotency.IdempotentAnswers` until then.) It runs on the event loop and does no blocking
 I/O itself: the token check is cached per token, and the commit is awaited while the writer thread
 commits it with others. The route's one worker-thread hop does the reads.
 """
@@ -20,6 +23,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.exc import IntegrityError
 
 from audit import AuditAction, Outcome
+from gateway import idempotency
 from gateway.errors import Conflict, GatewayError, PurposeInvalid, Unauthenticated
 from gateway.ratelimit import TooManyRequests
 from gateway.tokens import InvalidToken
@@ -102,6 +106,7 @@ async def get_transaction(
             structlog.contextvars.bind_contextvars(actor_id=tx.actor.audit_id)
             await _check_rate(tx, caller)
             tx.purpose = _check_purpose(tx, x_purpose)
+            pending = await idempotency.begin(tx, request)
         except GatewayError as exc:
             await tx.abandon_async(exc.slug)
             raise
@@ -118,6 +123,9 @@ async def get_transaction(
         except Exception:
             await tx.abandon_async("internal_error")
             raise
+        if pending is not None:
+            idempotency.defer(request, tx, pending)
+            return
         try:
             await tx.commit_async()
         except IntegrityError:

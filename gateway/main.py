@@ -8,7 +8,7 @@ import uuid
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy import text
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -24,6 +24,7 @@ from gateway.errors import (
     MethodNotAllowed,
     NotFound,
 )
+from gateway.idempotency import REPLAYED_HEADER, IdempotentAnswers, Replayed
 from gateway.records.router import router as records_router
 from gateway.routing import document_plumbing
 from gateway.runtime import Runtime
@@ -147,6 +148,13 @@ def create_app(runtime: Runtime) -> FastAPI:
             exc.status_code, str(exc.detail), headers=exc.headers)
         return _answer(request, error)
 
-    app.add_middleware(RequestContext)
+    @app.exception_handler(Replayed)
+    def _replayed(request: Request, exc: Replayed) -> Response:
+        answer = exc.answer
+        return Response(answer.body, status_code=answer.status_code,
+                        headers={**answer.headers, REPLAYED_HEADER: "true"})
+
+    app.add_middleware(IdempotentAnswers)
+    app.add_middleware(RequestContext)  # outermost: its request id and headers are on every answer
     document_plumbing(app)
     return app

@@ -4,9 +4,10 @@ from audit.models import AuditBase, AuditEvent
 from gateway.care.models import CareLink
 from gateway.clients.models import Client
 from gateway.db import Base
+from gateway.idempotency import IdempotencyRecord
 from gateway.parties.models import Party, Staff
 from gateway.records.models import Entry
 
 DATA_METADATA = (Base.metadata, AuditBase.metadata)
 
-__all__ = ["DATA_METADATA", "AuditEvent", "CareLink", "Client", "Entry", "Party", "Staff"]
+__all__ = ["DATA_METADATA", "AuditEvent", "CareLink", "Client", "Entry", "IdempotencyRecord", "Party", "Staff"]

@@ -1,8 +1,9 @@
 """What every route that takes the unit of work gets, whoever wrote it, and its OpenAPI entry.
 
-A route that takes ``Tx`` (:func:`gateway.deps.get_transaction`) is rate limited (429) by that
-dependency, so a new route needs nothing of its own. :func:`document_plumbing` adds it to the
-OpenAPI document, for every such route, once the document is generated.
+A route that takes ``Tx`` (:func:`gateway.deps.get_transaction`) is rate limited (429) and, when it
+is a POST, honours ``Idempotency-Key`` (:mod:`gateway.idempotency`), both done by that dependency,
+so a new route needs nothing of its own. :func:`document_plumbing` adds both to the OpenAPI
+document, for every such route, once the document is generated.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 
 from gateway.deps import get_transaction
+from gateway.idempotency import HEADER, MAX_KEY_LENGTH, REPLAYED_HEADER
 from gateway.schemas import problem_responses
 
 
@@ -44,6 +46,19 @@ def operations(app: FastAPI) -> list[Operation]:
             for context in contexts for method in sorted(context.methods or ())]
 
 
+_IDEMPOTENCY_PARAMETER = {
+    "name": HEADER,
+    "in": "header",
+    "required": False,
+    "description": (
+        f"Makes a retry safe: a request repeated with the same key (by the same partner system and staff "
+        f"member, within 24 hours) and the same route, purpose and body is not done again; it gets the first "
+        f"answer again (status, body, `Location`), marked `{REPLAYED_HEADER}: true`. The same key with another "
+        f"request is 422; a request still running with the same key makes this one 409 (nothing done; retry). "
+        f"Only successful answers are kept. 1 to {MAX_KEY_LENGTH} printable ASCII characters, else 400; "
+        f"a UUID is a good key."),
+    "schema": {"type": "string", "minLength": 1, "maxLength": MAX_KEY_LENGTH, "pattern": "^[\\x20-\\x7E]+$"},
+}
 _RETRY_AFTER = {"Retry-After": {"description": "Seconds until this partner system may send again",
                                 "schema": {"type": "integer"}}}
 
@@ -57,7 +72,8 @@ def _problem(status: int) -> dict[str, Any]:
 
 
 def document_plumbing(app: FastAPI) -> None:
-    """Add the rate limit to every operation that takes the unit of work, in the app's OpenAPI document."""
+    """Add the rate limit to every operation that takes the unit of work, and ``Idempotency-Key``
+    (with its 409 and 422) to every such POST, in the app's OpenAPI document."""
     generate = app.openapi
 
     def openapi() -> dict[str, Any]:
@@ -66,7 +82,14 @@ def document_plumbing(app: FastAPI) -> None:
             entry = document.get("paths", {}).get(operation.path, {}).get(operation.method.lower())
             if entry is None or not uses_transaction(operation.dependant):
                 continue
-            entry.setdefault("responses", {}).setdefault("429", _problem(429))
+            responses = entry.setdefault("responses", {})
+            responses.setdefault("429", _problem(429))
+            if operation.method == "POST":
+                parameters = entry.setdefault("parameters", [])
+                if not any(p.get("name") == HEADER and p.get("in") == "header" for p in parameters):
+                    parameters.append(dict(_IDEMPOTENCY_PARAMETER))
+                for status in (409, 422):
+                    responses.setdefault(str(status), _problem(status))
         return document
 
     app.openapi = openapi

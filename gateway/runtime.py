@@ -16,6 +16,7 @@ from covenant import Covenant, load_covenant
 from gateway.clock import Clock, system_clock
 from gateway.config import Settings
 from gateway.db import Checkpointer, create_db_engine, is_sqlite, migrate
+from gateway.idempotency import IdempotencySecret
 from gateway.ratelimit import RateLimiter
 from gateway.tokens import TokenService, load_or_create_signing_key
 from gateway.vault import BlindIndex, KekRing, Vault, ensure_private_folder
@@ -37,6 +38,7 @@ class Runtime:
     blind_index: BlindIndex
     tokens: TokenService
     rate_limiter: RateLimiter
+    idempotency: IdempotencySecret
     _sessions: sessionmaker = field(repr=False, default=None)
     _checkpointer: Checkpointer | None = field(repr=False, default=None)
 
@@ -75,6 +77,7 @@ class Runtime:
                                 audience=settings.audience),
             rate_limiter=RateLimiter(settings.rate_limit, storage=settings.rate_limit_storage,
                                      strategy=settings.rate_limit_strategy),
+            idempotency=IdempotencySecret(keys),
             _sessions=sessionmaker(engine, expire_on_commit=False),
             _checkpointer=Checkpointer(settings.data_url).start() if is_sqlite(settings.data_url) else None,
         )

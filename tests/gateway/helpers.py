@@ -83,3 +83,19 @@ def partner_token(runtime, staff_id, client_id: str, *, ttl: int = 3600) -> str:
     return runtime.tokens.mint(subject=claims.subject, scopes=claims.scopes, client_id=client_id,
                                now=runtime.clock(), ttl_seconds=ttl)
 
+
+def seed_idempotency_record(runtime, *, staff_id, key: str, path: str, body: bytes, answer,
+                            purpose: str = "wellbeing", source_system: str = "test-system") -> None:
+    """Store the record of a POST as if it had been answered with ``answer`` (a gateway.idempotency.Answer)."""
+    from sqlalchemy import insert
+
+    from audit import UnitOfWork
+    from gateway.idempotency import TTL, IdempotencyRecord, canonical_body
+
+    secret, now = runtime.idempotency, runtime.clock()
+    digest = secret.key_digest(source_system=source_system, staff_id=str(staff_id), key=key)
+    fingerprint = secret.fingerprint(method="POST", path=path, query="", purpose=purpose, body=canonical_body(body))
+    values = dict(key_digest=digest, fingerprint=fingerprint, request_id=None, status_code=answer.status_code,
+                  response=secret.seal_answer(digest, answer), created_at=now, expires_at=now + TTL)
+    runtime.committer.commit(UnitOfWork(events=[], apply=lambda conn: conn.execute(
+        insert(IdempotencyRecord).values(**values))))
