@@ -71,6 +71,19 @@ def test_when_the_shared_storage_fails_each_instance_counts_on_its_own():
         limiter.check("k")
 
 
+def test_a_remote_storage_is_counted_off_the_event_loop():
+    import anyio
+
+    limiter = RateLimiter("1/hour", storage="unreachable-test://")
+
+    async def twice():
+        await limiter.check_async("k")
+        await limiter.check_async("k")
+
+    with pytest.raises(TooManyRequests):
+        anyio.run(twice)
+
+
 @pytest.mark.parametrize("rate", ["lots", "", "600 a minute"])
 def test_a_rate_that_is_no_rate_is_refused_at_start(rate):
     with pytest.raises(ValidationError, match="GATEWAY_RATE_LIMIT"):
