@@ -4,6 +4,11 @@
 over every recorded field, the event's own position (``seq``) and its predecessor's hash included.
 Changing, removing, inserting or reordering any event changes a hash that the next event (or the
 recomputation) no longer matches.
+
+The form is versioned by addition. ``CHAINED_FIELDS`` are the fields of the first version, always in
+the canonical form (``null`` when empty). A field added later (``OPTIONAL_CHAINED_FIELDS``) is in the
+form only when it is set: an event written before the field existed has it empty and hashes exactly
+as it did when it was written, and one that has it set cannot lose it, gain it or change it unseen.
 """
 
 from __future__ import annotations
@@ -41,6 +46,11 @@ CHAINED_FIELDS = (
     "prev_hash",
 )
 
+# Added after the first version: covered by the hash only when set (see the module's docstring).
+OPTIONAL_CHAINED_FIELDS = (
+    "traceparent",  # 0002http
+)
+
 
 def _plain(value: Any) -> Any:
     if isinstance(value, dt.datetime):
@@ -57,6 +67,10 @@ def _plain(value: Any) -> Any:
 def canonical(values: Mapping[str, Any]) -> bytes:
     """The bytes an event's hash covers."""
     document = {name: _plain(values.get(name)) for name in CHAINED_FIELDS}
+    for name in OPTIONAL_CHAINED_FIELDS:
+        value = values.get(name)
+        if value is not None:
+            document[name] = _plain(value)
     return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 

@@ -19,6 +19,7 @@ class AuditAction(enum.StrEnum):
     AUDIT_VERIFY = "audit.verify"
     AUTH_REJECTED = "auth.rejected"
     REQUEST_REJECTED = "request.rejected"
+    REQUEST_REPLAYED = "request.replayed"
     CLIENT_REGISTER = "client.register"
     CLIENT_READ = "client.read"
     CLIENT_LIST = "client.list"
@@ -73,6 +74,7 @@ class EventDraft:
     source_system: str | None = None
     request_id: str | None = None
     detail: Mapping[str, Any] | None = None
+    traceparent: str | None = None
     id: uuid.UUID = field(default_factory=uuid.uuid4)
 
     def failed(self, reason: str) -> "EventDraft":

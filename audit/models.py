@@ -46,6 +46,9 @@ class AuditEvent(AuditBase):
     source_system: Mapped[str | None] = mapped_column(String(100))
     request_id: Mapped[str | None] = mapped_column(String(64))
     detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # The partner's W3C trace context (``00-<trace-id>-<parent-id>-<flags>``), so that the partner's
+    # own log and this trail can be joined; added in 0002http, chained only when set (audit.chain).
+    traceparent: Mapped[str | None] = mapped_column(String(55))
     prev_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
     hash: Mapped[bytes] = mapped_column(LargeBinary(32))
 

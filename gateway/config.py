@@ -11,7 +11,7 @@ from typing import Literal
 
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic import BaseModel, Field, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from policies import DEMO_REGION
@@ -50,6 +50,13 @@ class Settings(BaseSettings):
     dek_cache_seconds: float = Field(default=60.0, ge=0)
     timezone: str = Field(default="Europe/Amsterdam",
                           description="Where the covenant's calendar dates fall (a contact on a date, a deadline)")
+    rate_limit: str = Field(default="600/minute", description=(
+        "Requests per partner system (the token's client_id) in the v1 API, e.g. 600/minute or 20/second;600/minute"))
+    rate_limit_storage: str = Field(default="memory://", description=(
+        "Where the rate limits count: memory:// per instance; redis://host:6379 shared by several instances"))
+    token_rate_limit: str = Field(default="60/minute", description=(
+        "Token, revocation and introspection requests per presented client id"))
+    rate_limit_strategy: Literal["moving-window", "sliding-window"] = "moving-window"
 
     @field_validator("timezone")
     @classmethod
@@ -66,6 +73,17 @@ class Settings(BaseSettings):
         if not value.startswith(("https://", "http://")) or "?" in value or "#" in value:
             raise ValueError("GATEWAY_PUBLIC_URL must be an http(s) URL without query or fragment")
         return value.rstrip("/")
+
+    @field_validator("rate_limit", "token_rate_limit")
+    @classmethod
+    def _known_rate(cls, value: str, info: ValidationInfo) -> str:
+        from gateway.ratelimit import parse_rate
+
+        try:
+            parse_rate(value)
+        except ValueError:
+            raise ValueError(f"GATEWAY_{info.field_name.upper()} is not a rate such as 600/minute: {value!r}") from None
+        return value
 
     @model_validator(mode="after")
     def _refuse_demo_defaults_in_production(self) -> "Settings":

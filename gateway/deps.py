@@ -1,8 +1,12 @@
 """The one FastAPI dependency of the v1 routes: the request's unit of work, with its caller and purpose.
 
-It checks the bearer token (401) and the stated purpose (400), records every refusal, yields the
-unit of work to the route, and commits it after the route returns and before the answer leaves, so
-an answer never leaves without its audit event. It runs on the event loop and does no blocking
+It checks the bearer token (401), the partner system's rate (429, before anything is read from the
+database), the stated purpose (400) and, on a POST, the ``Idempotency-Key`` (see
+:mod:`gateway.idempotency`: a request already answered is answered again here, without running the
+route), records every refusal, yields the unit of work to the route, and commits it after the route
+returns and before the answer leaves, so an answer never leaves without its audit event. (With an
+``Idempotency-Key``, the commit waits for the answer, to record it in the same transaction: the
+answer is held by :class:`gateway.idempotency.IdempotentAnswers` until then.) It runs on the event loop and does no blocking
 I/O itself: the token check is cached per token, and the commit is awaited while the writer thread
 commits it with others. The route's one worker-thread hop does the reads.
 """
@@ -19,9 +23,13 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.exc import IntegrityError
 
 from audit import AuditAction, Outcome
+from gateway import idempotency
 from gateway.errors import Conflict, GatewayError, PurposeInvalid, Unauthenticated
+from gateway.ratelimit import TooManyRequests
 from gateway.tokens import InvalidToken
 from gateway.transaction import Caller, Transaction
+
+log = structlog.get_logger(__name__)
 
 bearer_scheme = HTTPBearer(auto_error=False, description="A JWT access token issued by the gateway")
 
@@ -34,6 +42,13 @@ def access_point(request: Request) -> str:
     """How the trail names where a request came in: the method and the route template, never the URL."""
     route = request.scope.get("route")
     return f"{request.method} {getattr(route, 'path', '?')}"
+
+
+def request_transaction(request: Request) -> Transaction:
+    """A unit of work for ``request``: its events name the route, the request id and the partner's trace."""
+    state = request.state
+    return Transaction(request.app.state.runtime, access_point=access_point(request),
+                       request_id=getattr(state, "request_id", None), traceparent=getattr(state, "traceparent", None))
 
 
 def _authenticate(tx: Transaction, credentials: HTTPAuthorizationCredentials | None) -> Caller:
@@ -58,6 +73,17 @@ def _authenticate(tx: Transaction, credentials: HTTPAuthorizationCredentials | N
                   token_id=claims.token_id)
 
 
+async def _check_rate(tx: Transaction, caller: Caller) -> None:
+    """One partner system (the token's ``client_id``) makes at most ``GATEWAY_RATE_LIMIT`` requests,
+    so that a compromised one cannot scrape; counted before any database read."""
+    try:
+        await tx.runtime.rate_limiter.check_async(f"client:{caller.source_system}")
+    except TooManyRequests as exc:
+        tx.record(AuditAction.REQUEST_REJECTED, outcome=Outcome.DENY, reason="rate_limited")
+        log.warning("rate_limited", source_system=caller.source_system, retry_after=exc.retry_after)
+        raise
+
+
 def _check_purpose(tx: Transaction, purpose: str | None) -> str:
     """Art. 4: every request states its purpose, one of the covenant's."""
     if not purpose:
@@ -75,13 +101,15 @@ async def get_transaction(
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
     x_purpose: Annotated[str | None, _PURPOSE_HEADER] = None,
 ) -> AsyncIterator[Transaction]:
-    tx = Transaction(request.app.state.runtime, access_point=access_point(request),
-                     request_id=getattr(request.state, "request_id", None))
+    tx = request_transaction(request)
     try:
         try:
-            tx.called_by(_authenticate(tx, credentials))
+            caller = _authenticate(tx, credentials)
+            tx.called_by(caller)
             structlog.contextvars.bind_contextvars(actor_id=tx.actor.audit_id)
+            await _check_rate(tx, caller)
             tx.purpose = _check_purpose(tx, x_purpose)
+            pending = await idempotency.begin(tx, request)
         except GatewayError as exc:
             await tx.abandon_async(exc.slug)
             raise
@@ -98,6 +126,9 @@ async def get_transaction(
         except Exception:
             await tx.abandon_async("internal_error")
             raise
+        if pending is not None:
+            idempotency.defer(request, tx, pending)
+            return
         try:
             await tx.commit_async()
         except IntegrityError:

@@ -8,7 +8,7 @@ import uuid
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy import text
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -17,7 +17,7 @@ from audit import AuditAction, Outcome
 from gateway.auditlog.router import router as audit_router
 from gateway.care.router import router as care_router
 from gateway.clients.router import router as clients_router
-from gateway.deps import access_point
+from gateway.deps import request_transaction
 from gateway.errors import (
     PROBLEM_MEDIA_TYPE,
     GatewayError,
@@ -28,9 +28,11 @@ from gateway.errors import (
 )
 from gateway.events.router import router as events_router
 from gateway.oauth.router import router as oauth_router
+from gateway.idempotency import REPLAYED_HEADER, IdempotentAnswers, Replayed
 from gateway.records.router import router as records_router
+from gateway.routing import document_plumbing
 from gateway.runtime import Runtime
-from gateway.transaction import Transaction
+from gateway.tracing import parse_traceparent
 
 log = structlog.get_logger(__name__)
 
@@ -42,9 +44,12 @@ _SECURITY_HEADERS = [
 
 
 class RequestContext:
-    """Pure ASGI middleware: a request id, no-store caching, and one log line per request.
+    """Pure ASGI middleware: a request id, the partner's trace context, no-store caching, and one log
+    line per request.
 
-    The log line names the route template, not the URL, and no client address (ASVS 16.2.5).
+    The log line names the route template, not the URL, and no client address (ASVS 16.2.5). A valid
+    ``traceparent`` (W3C Trace Context) is kept for the request's audit events and its trace id is
+    bound to the log context; an invalid one is ignored (see :mod:`gateway.tracing`).
     """
 
     def __init__(self, app: ASGIApp) -> None:
@@ -55,9 +60,13 @@ class RequestContext:
             await self.app(scope, receive, send)
             return
         request_id = str(uuid.uuid4())
-        scope.setdefault("state", {})["request_id"] = request_id
+        trace = parse_traceparent([value.decode("latin-1") for name, value in scope["headers"]
+                                   if name == b"traceparent"])
+        state = scope.setdefault("state", {})
+        state["request_id"] = request_id
+        state["traceparent"] = trace.value if trace else None
         structlog.contextvars.clear_contextvars()
-        structlog.contextvars.bind_contextvars(request_id=request_id)
+        structlog.contextvars.bind_contextvars(request_id=request_id, **({"trace_id": trace.trace_id} if trace else {}))
         started = time.perf_counter()
         status = 500
 
@@ -133,7 +142,7 @@ def create_app(runtime: Runtime) -> FastAPI:
     async def _invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
         if not getattr(request.state, "invalid_request_recorded", False):
             # A body that is not even JSON is refused before any dependency runs; record it here.
-            tx = Transaction(runtime, access_point=access_point(request), request_id=request.state.request_id)
+            tx = request_transaction(request)
             tx.record(AuditAction.REQUEST_REJECTED, outcome=Outcome.DENY, reason="request_invalid")
             await tx.commit_async()
         # Name the place and the kind of fault, never the value: it may be personal data.
@@ -149,5 +158,14 @@ def create_app(runtime: Runtime) -> FastAPI:
             exc.status_code, str(exc.detail), headers=exc.headers)
         return _answer(request, error)
 
-    app.add_middleware(RequestContext)
+    @app.exception_handler(Replayed)
+    def _replayed(request: Request, exc: Replayed) -> Response:
+        answer = exc.answer
+        return Response(answer.body, status_code=answer.status_code,
+                        headers={**answer.headers, REPLAYED_HEADER: "true"})
+
+    app.add_middleware(IdempotentAnswers)
+    app.add_middleware(RequestContext)  # outermost: its request id and headers are on every answer
+    document_plumbing(app, purposes=sorted(runtime.covenant.purposes),
+                      token_url=f"{runtime.settings.public_url}/oauth/token")
     return app

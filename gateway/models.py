@@ -5,10 +5,11 @@ from gateway.care.models import CareLink
 from gateway.clients.models import Client
 from gateway.db import Base
 from gateway.oauth.models import PartnerSystem, RevokedToken, UsedAssertion
+from gateway.idempotency import IdempotencyRecord
 from gateway.parties.models import Party, Staff
 from gateway.records.models import Entry
 
 DATA_METADATA = (Base.metadata, AuditBase.metadata)
 
-__all__ = ["DATA_METADATA", "AuditEvent", "CareLink", "Client", "Entry", "PartnerSystem", "Party", "RevokedToken",
-           "Staff", "UsedAssertion"]
+__all__ = ["DATA_METADATA", "AuditEvent", "CareLink", "Client", "Entry", "IdempotencyRecord", "PartnerSystem", "Party",
+           "RevokedToken", "Staff", "UsedAssertion"]

@@ -16,7 +16,9 @@ from covenant import Covenant, load_covenant
 from gateway.clock import Clock, system_clock
 from gateway.config import Settings
 from gateway.db import Checkpointer, create_db_engine, is_sqlite, migrate
+from gateway.idempotency import IdempotencySecret
 from gateway.oauth.idp import IdentityProviderKeys
+from gateway.ratelimit import RateLimiter
 from gateway.tokens import SigningKeyRing, TokenService
 from gateway.vault import BlindIndex, KekRing, Vault, VaultError, ensure_private_folder
 
@@ -36,6 +38,8 @@ class Runtime:
     vault: Vault
     blind_index: BlindIndex
     tokens: TokenService
+    rate_limiter: RateLimiter
+    idempotency: IdempotencySecret
     idp_keys: IdentityProviderKeys = field(default_factory=IdentityProviderKeys)
     _sessions: sessionmaker = field(repr=False, default=None)
     _checkpointer: Checkpointer | None = field(repr=False, default=None)
@@ -76,6 +80,9 @@ class Runtime:
             vault=vault,
             blind_index=BlindIndex(keys),
             tokens=TokenService(signing, issuer=settings.issuer, audience=settings.audience),
+            rate_limiter=RateLimiter(settings.rate_limit, storage=settings.rate_limit_storage,
+                                     strategy=settings.rate_limit_strategy),
+            idempotency=IdempotencySecret(keys),
             _sessions=sessionmaker(engine, expire_on_commit=False),
             _checkpointer=Checkpointer(settings.data_url).start() if is_sqlite(settings.data_url) else None,
         )

@@ -30,12 +30,13 @@ class Problem(BaseModel):
 
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     descriptions = {
-        400: "Missing or unknown purpose (X-Purpose), or a malformed cursor",
+        400: "Missing or unknown purpose (X-Purpose), a malformed cursor or Idempotency-Key",
         401: "No valid bearer token",
         403: "The covenant does not permit this (not linked, category, purpose, role, scope)",
         404: "Not found (an unknown client only to those who keep the client register)",
-        409: "Conflicts with the current state",
-        422: "The request does not fit the covenant's data set or the schema",
+        409: "Conflicts with the current state (or another request with the same Idempotency-Key is running)",
+        422: "The request does not fit the covenant's data set or the schema (or reuses an Idempotency-Key)",
+        429: "Too many requests from this partner system; try again after `Retry-After` seconds",
         503: "The audit trail could not be written; nothing was done",
     }
     return {status: {"model": Problem, "description": descriptions[status],

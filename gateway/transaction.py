@@ -95,13 +95,14 @@ class Transaction:
     """
 
     def __init__(self, runtime: Runtime, *, access_point: str, request_id: str | None = None,
-                 actor: Actor | None = None) -> None:
+                 actor: Actor | None = None, traceparent: str | None = None) -> None:
         self.runtime = runtime
         self.covenant = runtime.covenant
         self.now: dt.datetime = runtime.clock()
         self._zone = runtime.settings.zone
         self.access_point = access_point
         self.request_id = request_id
+        self.traceparent = traceparent
         self.actor = actor
         self.purpose: str | None = None
         self._identified = actor is not None and actor.subject.id is None  # the administrator is no staff
@@ -110,6 +111,7 @@ class Transaction:
         self._session: Session | None = None
         self._events: list[EventDraft] = []
         self._writes: list[Callable[[Connection], Any]] = []
+        self._guards: list[Callable[[Connection], Any]] = []
 
     @property
     def today(self) -> dt.date:
@@ -253,12 +255,18 @@ class Transaction:
             covenant_version=self.covenant.label,
             access_point=self.access_point,
             request_id=self.request_id,
+            traceparent=self.traceparent,
             **fields,
         ))
 
     def write(self, change: Callable[[Connection], Any]) -> None:
         """Queue a change; it runs inside the committing transaction, with this unit's events."""
         self._writes.append(change)
+
+    def guard(self, change: Callable[[Connection], Any]) -> None:
+        """Queue a change that runs before the others, in the same transaction, and whose failure
+        undoes them: the record of an idempotency key (:mod:`gateway.idempotency`)."""
+        self._guards.append(change)
 
     def end_reads(self) -> None:
         """Give the read connection back; the unit keeps its events and changes."""
@@ -271,17 +279,23 @@ class Transaction:
 
     def _unit(self) -> UnitOfWork | None:
         self.end_reads()
-        writes, events = self._writes, self._events
-        self._writes, self._events = [], []
-        if not events and not writes:
+        writes, guards, events = self._writes, self._guards, self._events
+        self._writes, self._guards, self._events = [], [], []
+        if not events and not writes and not guards:
             return None
-        apply = (lambda conn: [change(conn) for change in writes]) if writes else None
-        return UnitOfWork(events=events, apply=apply)
+
+        def apply(conn: Connection) -> list[Any]:
+            for guard in guards:
+                guard(conn)
+            return [change(conn) for change in writes]
+
+        return UnitOfWork(events=events, apply=apply if writes or guards else None)
 
     def _drop_changes(self, reason: str) -> None:
         """After a refusal or a failure: the changes go; the events stay, those of attempts that
         were permitted recorded as errors with ``reason`` (what was permitted did not happen)."""
         self._writes = []
+        self._guards = []
         self._events = failed(self._events, reason)
 
     def commit(self) -> list[Any]:

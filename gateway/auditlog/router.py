@@ -19,15 +19,19 @@ def list_events(tx: Tx, request: Request, response: Response,
                 client_id: uuid.UUID | None = None,
                 pseudonym: Annotated[str | None, Query(max_length=32)] = None,
                 actor_id: Annotated[str | None, Query(max_length=64)] = None,
+                trace_id: Annotated[str | None, Query(pattern="^[0-9a-f]{32}$", description=(
+                    "The trace id of a partner's W3C `traceparent`: the events of that partner's trace"))] = None,
                 before: Annotated[int | None, Query(ge=1)] = None,
                 limit: Annotated[int, Query(ge=1, le=500)] = 100) -> list:
     """Audit events, newest first, for privacy officers (purpose `oversight` or `subject_rights`).
 
-    Filter by `client_id` (or by `pseudonym` for a client whose file is gone) and by `actor_id`.
+    Filter by `client_id` (or by `pseudonym` for a client whose file is gone), by `actor_id`, and by
+    `trace_id` (the events recorded for a partner's requests that carried that W3C trace).
     Further pages are linked from the `Link` header (`rel="next"`).
     """
     page = auditlog_service.review_events(tx, purpose=tx.purpose, client_id=client_id,
-                                          pseudonym=pseudonym, actor_id=actor_id, before=before, limit=limit)
+                                          pseudonym=pseudonym, actor_id=actor_id, trace_id=trace_id,
+                                          before=before, limit=limit)
     if page.next_before is not None:
         response.headers["Link"] = next_link(request, before=page.next_before)
     return page.items

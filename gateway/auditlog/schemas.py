@@ -34,6 +34,7 @@ class AuditEventRead(BaseModel):
     source_system: str | None
     request_id: str | None
     detail: dict[str, Any] | None
+    traceparent: str | None
     prev_hash: bytes
     hash: bytes
 

@@ -23,8 +23,8 @@ class EventPage:
 
 
 def review_events(tx: Transaction, *, purpose: str, client_id: uuid.UUID | None = None,
-                  pseudonym: str | None = None, actor_id: str | None = None, before: int | None = None,
-                  limit: int = 100) -> EventPage:
+                  pseudonym: str | None = None, actor_id: str | None = None, trace_id: str | None = None,
+                  before: int | None = None, limit: int = 100) -> EventPage:
     """A page of events, newest first, for a privacy officer.
 
     A privacy officer of the controller (art. 7) reviews the whole trail and may look a client up by
@@ -53,7 +53,7 @@ def review_events(tx: Transaction, *, purpose: str, client_id: uuid.UUID | None 
                                object_type="client", object_id=str(client_id), detail={"found": False})
             raise NotFound("no client with this id; ask by pseudonym for a client whose file is gone")
     limit = max(1, min(limit, audit_query.MAX_PAGE))
-    rows = audit_query.events(tx.session, client_pseudonym=pseudonym, actor_id=actor_id,
+    rows = audit_query.events(tx.session, client_pseudonym=pseudonym, actor_id=actor_id, trace_id=trace_id,
                               actor_party=None if controller else actor.subject.party,
                               before_seq=before, limit=limit + 1)
     items = list(rows[:limit])

@@ -42,6 +42,7 @@ class LinkRead(BaseModel):
     until: dt.datetime | None = Field(description="Exclusive: from this moment the member is refused the file")
     active: bool
     granted_by: uuid.UUID | None
-    reason: str
+    reason: str | None = Field(description="Why the link was granted; shown only to the client's client "
+                                            "manager and field directors (it may reveal special data)")
     ended_by: uuid.UUID | None
-    end_reason: str | None
+    end_reason: str | None = Field(description="Why the link was ended; as for reason")

@@ -15,7 +15,7 @@ import structlog
 from sqlalchemy import insert, or_, select, update
 
 from audit import AuditAction, Outcome
-from covenant import Action
+from covenant import Action, Role
 from gateway.care.models import CareLink
 from gateway.errors import Conflict, InvalidContent, NotFound, RecordIntegrityError
 from gateway.parties.models import Staff
@@ -39,7 +39,7 @@ class LinkView:
     until: dt.datetime | None
     active: bool
     granted_by: uuid.UUID | None
-    reason: str
+    reason: str | None
     ended_by: uuid.UUID | None
     end_reason: str | None
 
@@ -88,11 +88,24 @@ def _active(link: CareLink, now: dt.datetime) -> bool:
     return link.since <= now and (link.until is None or now < link.until)
 
 
-def _view(tx: Transaction, link: CareLink, party: str) -> LinkView:
+def _manages_team(tx: Transaction, facts) -> bool:
+    """Whether the reader manages the team: the client's own client manager, or a field director.
+
+    Reasons are free text without a data category: "GGZ does the psychiatric assessment" is health
+    data that a housing corporation may not read (art. 8.1b). So the team shows every member who is
+    on it, but the reasons only to those who grant and end its links (Instrument 2).
+    """
+    subject = tx.actor.subject
+    return Role.FIELD_DIRECTOR in subject.roles or (facts.client is not None and subject.id == facts.client.manager)
+
+
+def _view(tx: Transaction, link: CareLink, party: str, *, with_reasons: bool) -> LinkView:
     return LinkView(id=link.id, client_id=link.client_id, staff_id=link.staff_id, party=party, since=link.since,
                     until=link.until, active=_active(link, tx.now), granted_by=link.granted_by,
-                    reason=_open_reason(tx, link, "reason", link.reason), ended_by=link.ended_by,
-                    end_reason=_open_reason(tx, link, "end_reason", link.end_reason) if link.end_reason else None)
+                    reason=_open_reason(tx, link, "reason", link.reason) if with_reasons else None,
+                    ended_by=link.ended_by,
+                    end_reason=(_open_reason(tx, link, "end_reason", link.end_reason)
+                                if with_reasons and link.end_reason else None))
 
 
 def _team(client_id: uuid.UUID):
@@ -196,7 +209,8 @@ def list_team(tx: Transaction, client_id: uuid.UUID, *, purpose: str) -> list[Li
     if not decision.allowed:
         raise tx.refuse(decision)
     rows = tx.session.execute(_team(client_id).order_by(CareLink.since, CareLink.id)).all()
-    return [_view(tx, link, party) for link, party in rows]
+    with_reasons = _manages_team(tx, facts)
+    return [_view(tx, link, party, with_reasons=with_reasons) for link, party in rows]
 
 
 def read_link(tx: Transaction, client_id: uuid.UUID, link_id: uuid.UUID, *, purpose: str) -> LinkView:
@@ -209,4 +223,4 @@ def read_link(tx: Transaction, client_id: uuid.UUID, link_id: uuid.UUID, *, purp
     row = tx.session.execute(_team(client_id).where(CareLink.id == link_id)).first()
     if row is None:
         raise NotFound("no such link in this client's care team")
-    return _view(tx, *row)
+    return _view(tx, *row, with_reasons=_manages_team(tx, facts))

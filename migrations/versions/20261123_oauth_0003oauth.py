@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0003oauth"
-down_revision = "0001data"
+down_revision = "0002http"
 branch_labels = None
 depends_on = None
 

@@ -5,7 +5,7 @@ import uuid
 
 import pytest
 
-from audit.chain import CHAINED_FIELDS, GENESIS, canonical, link
+from audit.chain import CHAINED_FIELDS, GENESIS, OPTIONAL_CHAINED_FIELDS, canonical, link
 
 MOMENT = dt.datetime(2026, 11, 23, 9, 0, 0, 123456, tzinfo=dt.UTC)
 
@@ -49,3 +49,23 @@ def test_naive_moments_are_refused():
 
 def test_canonical_form_is_sorted_compact_json():
     assert canonical(event()).startswith(b'{"access_point":null,"action":"record.read"')
+
+
+# --- fields added after the first version (OPTIONAL_CHAINED_FIELDS) --------------------------------
+
+# The hash of ``event()`` as the first version of the chain computed it, before any field was added.
+FIRST_VERSION_HASH = "c1d344d059da0400deda5bfc326312c6d0147f115e576bb82bc10c735d387891"
+TRACEPARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+
+
+def test_an_event_written_before_the_trace_field_existed_hashes_as_it_did():
+    assert link(GENESIS, event()).hex() == FIRST_VERSION_HASH
+    assert link(GENESIS, event(traceparent=None)).hex() == FIRST_VERSION_HASH
+    assert b"traceparent" not in canonical(event())
+
+
+@pytest.mark.parametrize("name", OPTIONAL_CHAINED_FIELDS)
+def test_an_added_field_is_covered_once_set(name):
+    unset, set_ = event(), event(**{name: TRACEPARENT})
+    changed = event(**{name: TRACEPARENT.replace("-01", "-00")})
+    assert len({link(GENESIS, unset), link(GENESIS, set_), link(GENESIS, changed)}) == 3

@@ -7,10 +7,10 @@ import uuid
 import pytest
 from sqlalchemy import insert, select, text, update
 
-from audit import AuditEvent, GroupCommitter, verify_chain
+from audit import AuditEvent, GroupCommitter, UnitOfWork, verify_chain
 from audit.chain import link
 from gateway.db import create_db_engine
-from tests.audit.helpers import unit, without_append_only_guard
+from tests.audit.helpers import draft, unit, without_append_only_guard
 
 EVENTS = 40
 
@@ -115,3 +115,37 @@ def test_verification_streams_large_trails_in_batches(databases):
         report = verify_chain(conn, batch=7)
     assert report.ok and report.events == 25
     engine.dispose()
+
+
+TRACEPARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+
+
+@pytest.fixture
+def traced_trail(databases):
+    """Events with and without a partner's trace context, as a trail written across 0002http has."""
+    engine = create_db_engine(databases.data_url, writer=True)
+    committer = GroupCommitter(engine)
+    for n in range(1, 11):
+        committer.commit(UnitOfWork(events=[draft(n, traceparent=TRACEPARENT if n % 2 else None)]))
+    yield engine
+    engine.dispose()
+
+
+def test_a_trail_with_and_without_trace_context_verifies(traced_trail):
+    assert verify(traced_trail).ok
+    with traced_trail.connect() as conn:
+        stored = dict(conn.execute(select(AuditEvent.seq, AuditEvent.traceparent)).all())
+    assert stored[5] == TRACEPARENT and stored[6] is None
+
+
+@pytest.mark.parametrize("seq,value", [
+    (5, TRACEPARENT.replace("4bf9", "0000")),  # another trace put on the event
+    (5, None),  # the trace taken off
+    (6, TRACEPARENT),  # a trace put on an event that had none
+])
+def test_a_changed_trace_context_is_named(traced_trail, seq, value):
+    with without_append_only_guard(traced_trail) as conn:
+        conn.execute(update(AuditEvent).where(AuditEvent.seq == seq).values(traceparent=value))
+        conn.commit()
+    report = verify(traced_trail)
+    assert (report.ok, report.first_bad_seq) == (False, seq)

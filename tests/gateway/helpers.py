@@ -78,3 +78,35 @@ def end_link(runtime, cast, link_id) -> None:
 
     act(runtime, cast.staff["client_manager"], lambda tx: care_service.end_link(
         tx, client_id=uuid.UUID(cast.clients[0]), link_id=link_id, purpose="case_management", reason="case closed"))
+
+
+def partner_token(runtime, staff_id, client_id: str, *, ttl: int = 3600) -> str:
+    """A token for ``staff_id`` issued to the partner system ``client_id`` of the staff member's party,
+    registered here if it is not yet (``token`` mints as the local ``gateway token`` does)."""
+    from gateway import operations
+    from gateway.oauth.service import get_partner
+
+    claims = runtime.tokens.verify(token(runtime, staff_id), runtime.clock())
+    with runtime.engine.connect() as conn:
+        known = get_partner(conn, client_id) is not None
+    if not known:
+        operations.register_partner(runtime, party=claims.party, name=f"test system {client_id}", client_id=client_id)
+    return runtime.tokens.mint(subject=claims.subject, scopes=claims.scopes, client_id=client_id, party=claims.party,
+                               now=runtime.clock(), ttl_seconds=ttl)
+
+
+def seed_idempotency_record(runtime, *, staff_id, key: str, path: str, body: bytes, answer,
+                            purpose: str = "wellbeing", source_system: str = LOCAL_CLIENT_ID) -> None:
+    """Store the record of a POST as if it had been answered with ``answer`` (a gateway.idempotency.Answer)."""
+    from sqlalchemy import insert
+
+    from audit import UnitOfWork
+    from gateway.idempotency import TTL, IdempotencyRecord, canonical_body
+
+    secret, now = runtime.idempotency, runtime.clock()
+    digest = secret.key_digest(source_system=source_system, staff_id=str(staff_id), key=key)
+    fingerprint = secret.fingerprint(method="POST", path=path, query="", purpose=purpose, body=canonical_body(body))
+    values = dict(key_digest=digest, fingerprint=fingerprint, request_id=None, status_code=answer.status_code,
+                  response=secret.seal_answer(digest, answer), created_at=now, expires_at=now + TTL)
+    runtime.committer.commit(UnitOfWork(events=[], apply=lambda conn: conn.execute(
+        insert(IdempotencyRecord).values(**values))))

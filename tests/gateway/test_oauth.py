@@ -315,3 +315,22 @@ def test_the_metadata_names_the_endpoints_and_the_keys(runtime, http):
     keys = http.get(metadata["jwks_uri"].removeprefix(base)).json()["keys"]
     assert [key["kid"] for key in keys] == [runtime.tokens.ring.active().kid]
     assert all("d" not in key for key in keys)
+
+
+def test_the_token_endpoint_counts_attempts_per_client_and_says_when_to_come_back(runtime, demo, partner, http):
+    runtime.settings.token_rate_limit = "2/hour"
+    for _ in range(2):
+        assert http.post("/oauth/token", data={"grant_type": JWT_BEARER, "assertion": partner.assertion(
+            demo.staff["client_manager"])}).status_code == 200
+    response = http.post("/oauth/token", data={"grant_type": JWT_BEARER,
+                                               "assertion": partner.assertion(demo.staff["client_manager"])})
+    assert response.status_code == 429
+    assert response.headers["content-type"] == "application/problem+json"
+    assert 0 < int(response.headers["retry-after"]) <= 3600
+    event = last_event(runtime, action=AuditAction.TOKEN_GRANT)
+    assert (event.outcome, event.reason, event.detail) == (Outcome.DENY, "rate_limited",
+                                                           {"client_id": partner.client_id})
+    # Another system is counted on its own.
+    other = Partner(runtime, demo.parties["shelter"], name="Day care")
+    assert http.post("/oauth/token", data={"grant_type": "client_credentials",
+                                           **other.client_assertion()}).status_code == 200
