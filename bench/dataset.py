@@ -8,15 +8,23 @@ and the trail holds the events of all of it. Several service calls share one :cl
 client before its links, a link before the entries written under it), hence the phases.
 
 The same entries are also stored in plaintext in ``bench_plain_entry`` for the unprotected baseline.
+
+Each party of the data set also gets a partner system, registered as an administrator registers one
+(``gateway.operations.register_partner``) with the public half of a P-256 key made here: the read-path
+benchmark asks the running gateway for its staff's tokens with it (JWT-bearer grant, RFC 7523).
 """
 
 from __future__ import annotations
 
+import json
 import random
+import secrets
 import time
 import uuid
 from dataclasses import dataclass, field
 
+from joserfc import jwt
+from joserfc.jwk import ECKey
 from sqlalchemy import insert, select
 
 from audit import AuditAction
@@ -24,9 +32,8 @@ from covenant import Action, Resource, Role
 from gateway.care import service as care_service
 from gateway.clients import service as clients_service
 from gateway.demo import seed_demo
-from covenant.scopes import scopes_for
+from gateway import operations
 from gateway.operations import ADMINISTRATION
-from gateway.tokens import LOCAL_CLIENT_ID
 from gateway.parties import service as parties_service
 from gateway.parties.models import Staff
 from gateway.records import service as records_service
@@ -80,6 +87,39 @@ class SeededEntry:
     content: dict
 
 
+ASSERTION_ALG = "ES256"
+ASSERTION_LIFETIME = 120  # seconds; the gateway accepts at most five minutes
+
+
+@dataclass
+class PartnerSystemKey:
+    """A registered partner system of one party, with its private signing key (kept in memory only)."""
+
+    client_id: str
+    party: str
+    key: ECKey
+
+    def assertion(self, staff_id: uuid.UUID, *, audience: str, now: int | None = None) -> str:
+        """A JWT-bearer grant assertion (RFC 7523 §2.1) naming one of the party's staff members."""
+        now = int(time.time()) if now is None else now
+        claims = {"iss": self.client_id, "sub": str(staff_id), "aud": audience, "iat": now,
+                  "exp": now + ASSERTION_LIFETIME, "jti": secrets.token_urlsafe(16)}
+        return jwt.encode({"alg": ASSERTION_ALG, "kid": self.key.kid}, claims, self.key, algorithms=[ASSERTION_ALG])
+
+
+def register_systems(runtime: Runtime, parties: list[str]) -> dict[str, PartnerSystemKey]:
+    """One partner system per party, registered with a fresh P-256 key's public half (private_key_jwt)."""
+    systems = {}
+    for party in parties:
+        key = ECKey.generate_key("P-256", private=True, parameters={
+            "kid": f"bench-{secrets.token_hex(4)}", "use": "sig", "alg": ASSERTION_ALG})
+        registration = operations.register_partner(
+            runtime, party=party, name=f"Benchmark system of {party}",
+            jwks=json.dumps({"keys": [key.as_dict(private=False)]}))
+        systems[party] = PartnerSystemKey(client_id=registration.client_id, party=party, key=key)
+    return systems
+
+
 @dataclass
 class Dataset:
     staff: dict[uuid.UUID, StaffMember]
@@ -87,6 +127,7 @@ class Dataset:
     links: dict[uuid.UUID, list[uuid.UUID]]            # client -> linked staff
     entries: dict[uuid.UUID, list[SeededEntry]]        # client -> entries
     read_rights: dict[str, frozenset[str]]             # party -> categories it may read
+    systems: dict[str, PartnerSystemKey]               # party -> its registered partner system
     timings: dict[str, float] = field(default_factory=dict)
 
     def allowed_reads(self) -> list[tuple[uuid.UUID, SeededEntry]]:
@@ -112,9 +153,6 @@ class Dataset:
                         refused.append((staff_id, entry, "category_not_permitted"))
                         break
         return refused
-
-    def scopes(self, staff_id: uuid.UUID) -> frozenset[str]:
-        return scopes_for(frozenset(self.staff[staff_id].roles))
 
 
 def _in_batches(items, size):
@@ -168,6 +206,12 @@ def seed(runtime: Runtime, *, clients: int = 2_000, entries_per_client: int = 4,
     managers = [s for s in staff.values() if Role.CLIENT_MANAGER in s.roles]
     partners = [s for s in staff.values() if Role.CLIENT_MANAGER not in s.roles]
     timings["staff_s"] = time.perf_counter() - started
+
+    # A partner system per party that has staff here, registered with its public key.
+    phase = time.perf_counter()
+    systems = register_systems(runtime, sorted({member.party for member in staff.values()}))
+    timings["systems_s"] = time.perf_counter() - phase
+    progress(f"    {len(systems)} partner systems registered (private_key_jwt, P-256) in {timings['systems_s']:.1f} s")
 
     # Clients: registered by a client manager, who joins the care team at once.
     phase = time.perf_counter()
@@ -230,13 +274,5 @@ def seed(runtime: Runtime, *, clients: int = 2_000, entries_per_client: int = 4,
     timings["plain_s"] = time.perf_counter() - phase
     timings["total_s"] = time.perf_counter() - started
     return Dataset(staff=staff, clients=client_ids, links=links, entries=entries, read_rights=read_rights,
-                   timings=timings)
+                   systems=systems, timings=timings)
 
-
-def mint_tokens(runtime: Runtime, dataset: Dataset, *, ttl_seconds: int = 4 * 3600) -> dict[uuid.UUID, str]:
-    """A bearer token per staff member, with the scopes their roles carry (as ``gateway token`` mints)."""
-    now = runtime.clock()
-    return {staff_id: runtime.tokens.mint(subject=str(staff_id), scopes=dataset.scopes(staff_id),
-                                          client_id=LOCAL_CLIENT_ID, party=dataset.staff[staff_id].party, now=now,
-                                          ttl_seconds=ttl_seconds)
-            for staff_id in dataset.staff}
