@@ -163,8 +163,14 @@ def test_pseudonyms_are_random_and_carry_no_identity(runtime, demo):
 def test_standard_library_records_are_rendered_like_the_gateways_own(capsys):
     """uvicorn, Alembic and SQLAlchemy log through the standard library: their records go through
     the same processors and come out as JSON lines, not as a logging error."""
-    configure_logging(console=False)
-    logging.getLogger("uvicorn.error").info("Uvicorn running on %s:%d", "127.0.0.1", 8000)
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    try:
+        configure_logging(console=False)  # its handler writes to this test's captured stderr
+        logging.getLogger("uvicorn.error").info("Uvicorn running on %s:%d", "127.0.0.1", 8000)
+    finally:
+        root.handlers[:] = handlers  # the captured stream closes with the test
+        root.setLevel(level)
     err = capsys.readouterr().err
     assert "Logging error" not in err
     assert '"event": "Uvicorn running on 127.0.0.1:8000"' in err
