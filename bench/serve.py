@@ -47,6 +47,9 @@ def main(argv: list[str] | None = None) -> int:
                             keys_dir=Path(config["keys_dir"]), public_url=config["public_url"],
                             issuer=config.get("issuer") or "",
                             oauth_token_ttl_seconds=config.get("oauth_token_ttl_seconds", 3600),
+                            # The read path is measured, not the limit: the limiter still counts every
+                            # request (its cost is in the figures) but never says no.
+                            rate_limit=config.get("rate_limit", "100000000/minute"),
                             log_format="json", log_level="WARNING")
         runtime = Runtime.build(settings)
         start_service(runtime, verb="bench")
