@@ -22,6 +22,7 @@ from sqlalchemy import Connection, delete, insert, select, update
 from covenant.scopes import SCOPES
 from gateway.errors import Conflict, InvalidContent, NotFound
 from gateway.oauth.models import PartnerSystem, RevokedToken, UsedAssertion
+from gateway.tokens import LOCAL_CLIENT_ID
 from gateway.transaction import Transaction
 
 PRIVATE_KEY_JWT = "private_key_jwt"
@@ -91,6 +92,8 @@ def register_partner(tx: Transaction, *, party: str, name: str, jwks: Any = None
     client_id = client_id or f"{party[:40]}-{secrets.token_hex(6)}"
     if not CLIENT_ID.match(client_id):
         raise _invalid("client_id", "3 to 64 letters, digits, '.', '_' or '-'")
+    if client_id == LOCAL_CLIENT_ID:
+        raise _invalid("client_id", "reserved for tokens minted on the gateway's own machine")
     scopes = sorted(set(scopes)) if scopes is not None else sorted(SCOPES)
     unknown = [scope for scope in scopes if scope not in SCOPES]
     if unknown or not scopes:

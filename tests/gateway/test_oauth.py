@@ -334,3 +334,12 @@ def test_the_token_endpoint_counts_attempts_per_client_and_says_when_to_come_bac
     other = Partner(runtime, demo.parties["shelter"], name="Day care")
     assert http.post("/oauth/token", data={"grant_type": "client_credentials",
                                            **other.client_assertion()}).status_code == 200
+
+
+def test_the_local_client_id_cannot_be_registered(runtime, demo):
+    from gateway.errors import InvalidContent
+    from gateway.tokens import LOCAL_CLIENT_ID
+
+    with pytest.raises(InvalidContent):
+        operations.register_partner(runtime, party=demo.parties["shelter"], name="x", client_id=LOCAL_CLIENT_ID)
+    assert last_event(runtime, action=AuditAction.PARTNER_REGISTER).outcome == Outcome.DENY
