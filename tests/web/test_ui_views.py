@@ -7,10 +7,15 @@ import csv
 import datetime as dt
 import io
 import re
+import tempfile
+from pathlib import Path
 
+import httpx
 import pytest
+from starlette.responses import Response
 
 from audit import AuditAction, Outcome
+from gateway.web.sessions import SessionCodec, UiSession
 from tests.gateway.helpers import auth, events, last_event, token
 
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -149,13 +154,60 @@ def test_unusual_volume(runtime, demo, http):
 
 
 def test_outside_demo_mode_there_is_no_local_sign_in(runtime, demo, settings):
-    from fastapi.testclient import TestClient
-
     from gateway.main import create_app
+    from tests.conftest import LoopbackServer
 
     runtime.settings = settings.model_copy(update={"mode": "production"})
-    with TestClient(create_app(runtime), base_url="https://gateway.test") as client:
+    with LoopbackServer(create_app(runtime)) as server, httpx.Client(base_url=server.url) as client:
         assert client.get("/ui/sign-in").status_code == 404
         assert client.post("/ui/sign-in", data={"handle": "demo.privacy_officer"}).status_code == 404
         page = client.get("/ui/events", follow_redirects=False)
         assert page.status_code == 401 and "OpenID Connect" in page.text
+
+
+def test_no_content_of_a_file_reaches_the_pages_or_exports(runtime, demo, http):
+    pseudonym = pseudonym_of_demo_client(runtime)
+    sign_in(http, "demo.privacy_officer")
+    answers = [http.get("/ui/events"), http.get(f"/ui/clients/{pseudonym}"), http.get("/ui/export.csv"),
+               http.get("/ui/export.json"), http.get("/ui/volume", params={"more_than": 0})]
+    for answer in answers:
+        assert answer.status_code == 200
+        for fragment in ("night shelter", "room of his own", "medication", "Assessment"):
+            assert fragment not in answer.text
+
+
+def test_a_staff_member_switched_off_after_sign_in_is_refused(runtime, demo, http):
+    from sqlalchemy import update
+
+    from gateway.parties.models import Staff
+
+    sign_in(http, "demo.privacy_officer")
+    with runtime.writer_engine.begin() as conn:
+        conn.execute(update(Staff).where(Staff.handle == "demo.privacy_officer").values(active=False))
+    refused = http.get("/ui/events")
+    assert refused.status_code == 403
+    event = last_event(runtime, action=AuditAction.AUDIT_READ)
+    assert (event.outcome, event.reason) == (Outcome.DENY, "staff_inactive")
+
+
+@pytest.mark.tampers
+def test_the_banner_names_where_the_trail_breaks(runtime, demo, http):
+    from sqlalchemy import update
+
+    from audit import AuditEvent
+    from tests.audit.helpers import without_append_only_guard
+
+    with without_append_only_guard(runtime.writer_engine) as conn:
+        conn.execute(update(AuditEvent).where(AuditEvent.seq == 3).values(reason="rewritten"))
+        conn.commit()
+    page = http.get("/ui/sign-in")
+    assert "Audit trail broken at event 3" in page.text
+
+
+def test_outside_demo_mode_the_cookie_is_secure():
+    with tempfile.TemporaryDirectory() as folder:
+        codec = SessionCodec(Path(folder), secure=True, idle=dt.timedelta(minutes=15))
+        response = codec.attach(Response(), UiSession.anonymous(dt.datetime(2026, 11, 23, tzinfo=dt.UTC)))
+    cookie = response.headers["set-cookie"]
+    assert cookie.startswith("__Host-gateway-ui=")
+    assert all(part in cookie.lower() for part in ("secure", "httponly", "samesite=strict", "path=/"))
