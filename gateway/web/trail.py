@@ -13,9 +13,13 @@ import datetime as dt
 import threading
 from dataclasses import dataclass
 
+import structlog
 from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
 
 from audit import VerifyReport, verify_chain
+
+log = structlog.get_logger(__name__)
 
 REFRESH = dt.timedelta(minutes=1)
 FULL = dt.timedelta(minutes=10)
@@ -34,7 +38,16 @@ class TrailStatus:
         self._lock = threading.Lock()
         self._last: TrailCheck | None = None
 
-    def current(self, now: dt.datetime) -> TrailCheck:
+    def current(self, now: dt.datetime) -> TrailCheck | None:
+        """The latest check, made now if the last is too old; None when the trail cannot be read
+        (the page then says the status is unknown, rather than failing, e.g. on an error page)."""
+        try:
+            return self._current(now)
+        except SQLAlchemyError as exc:
+            log.warning("trail_status_unavailable", error=type(exc).__name__)
+            return None
+
+    def _current(self, now: dt.datetime) -> TrailCheck:
         with self._lock:  # one check at a time; the others wait for its result
             last = self._last
             if last is not None and now - last.checked_at < REFRESH:

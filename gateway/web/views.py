@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import functools
 import io
 import json
 import re
@@ -65,14 +66,21 @@ router = APIRouter(prefix="/ui", include_in_schema=False)
 
 
 class Ui:
-    """What the UI keeps for the life of the app: the session codec and the trail status."""
+    """What the UI keeps for the life of the app: the session codec and the trail status, made on
+    first use (building the app, e.g. for its OpenAPI document, touches neither keys nor database)."""
 
     def __init__(self, runtime: Runtime) -> None:
-        settings = runtime.settings
         self.runtime = runtime
-        self.sessions = SessionCodec(settings.key_folder, secure=not settings.demo,
-                                     idle=dt.timedelta(seconds=settings.ui_idle_seconds))
-        self.trail = TrailStatus(runtime.engine)
+
+    @functools.cached_property
+    def sessions(self) -> SessionCodec:
+        settings = self.runtime.settings
+        return SessionCodec(settings.key_folder, secure=not settings.demo,
+                            idle=dt.timedelta(seconds=settings.ui_idle_seconds))
+
+    @functools.cached_property
+    def trail(self) -> TrailStatus:
+        return TrailStatus(self.runtime.engine)
 
 
 def _ui(request: Request) -> Ui:
@@ -98,7 +106,8 @@ def render(request: Request, template: str, context: dict[str, Any], *, status_c
     response = templates.TemplateResponse(request, template, {
         "session": session if session is not None and session.staff_id else None,
         "csrf": session.csrf if session is not None else "",
-        "trail": check.report, "trail_checked_at": _local_time(runtime, check.checked_at),
+        "trail": check.report if check else None,
+        "trail_checked_at": _local_time(runtime, check.checked_at) if check else None,
         "navigation": NAVIGATION, "demo": runtime.settings.demo,
         "local_time": lambda moment: _local_time(runtime, moment), **context,
     }, status_code=status_code)
