@@ -57,6 +57,8 @@ class Settings(BaseSettings):
     token_rate_limit: str = Field(default="60/minute", description=(
         "Token, revocation and introspection requests per presented client id"))
     rate_limit_strategy: Literal["moving-window", "sliding-window"] = "moving-window"
+    ui_idle_seconds: int = Field(default=900, ge=60, le=3600,
+                                 description="A web UI session ends after this long without a request")
 
     @field_validator("timezone")
     @classmethod

@@ -9,6 +9,7 @@ import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -33,6 +34,7 @@ from gateway.records.router import router as records_router
 from gateway.routing import document_plumbing
 from gateway.runtime import Runtime
 from gateway.tracing import parse_traceparent
+from gateway.web import views as web_views
 
 log = structlog.get_logger(__name__)
 
@@ -104,7 +106,9 @@ class RequestContext:
                      duration_ms=round((time.perf_counter() - started) * 1000, 2))
 
 
-def _answer(request: Request, error: GatewayError) -> JSONResponse:
+def _answer(request: Request, error: GatewayError) -> Response:
+    if request.url.path == "/ui" or request.url.path.startswith("/ui/"):
+        return web_views.error_page(request, error)  # the web UI answers with pages, not problem documents
     return JSONResponse(error.problem(request.state.request_id), status_code=error.status_code,
                         media_type=PROBLEM_MEDIA_TYPE, headers=error.headers or None)
 
@@ -126,6 +130,9 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.include_router(audit_router)
     app.include_router(events_router)
     app.include_router(oauth_router)
+    app.state.ui = web_views.Ui(runtime)
+    app.include_router(web_views.router)
+    app.mount("/ui/static", StaticFiles(directory=web_views.STATIC), name="ui_static")
 
     @app.get("/healthz", tags=["operations"])
     def healthz() -> dict[str, str]:
@@ -135,11 +142,11 @@ def create_app(runtime: Runtime) -> FastAPI:
         return {"status": "ok", "covenant": runtime.covenant.label}
 
     @app.exception_handler(GatewayError)
-    def _gateway_error(request: Request, exc: GatewayError) -> JSONResponse:
+    def _gateway_error(request: Request, exc: GatewayError) -> Response:
         return _answer(request, exc)
 
     @app.exception_handler(RequestValidationError)
-    async def _invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _invalid_request(request: Request, exc: RequestValidationError) -> Response:
         if not getattr(request.state, "invalid_request_recorded", False):
             # A body that is not even JSON is refused before any dependency runs; record it here.
             tx = request_transaction(request)
@@ -152,7 +159,7 @@ def create_app(runtime: Runtime) -> FastAPI:
                                                extra={"errors": errors}))
 
     @app.exception_handler(StarletteHTTPException)
-    def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
         known = {404: NotFound, 405: MethodNotAllowed}.get(exc.status_code)
         error = known(str(exc.detail), headers=exc.headers) if known else HttpProblem(
             exc.status_code, str(exc.detail), headers=exc.headers)

@@ -4,6 +4,7 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
+from pydantic import AwareDatetime
 
 from gateway.auditlog import service as auditlog_service
 from gateway.auditlog.schemas import AuditEventRead
@@ -21,16 +22,24 @@ def list_events(tx: Tx, request: Request, response: Response,
                 actor_id: Annotated[str | None, Query(max_length=64)] = None,
                 trace_id: Annotated[str | None, Query(pattern="^[0-9a-f]{32}$", description=(
                     "The trace id of a partner's W3C `traceparent`: the events of that partner's trace"))] = None,
+                party: Annotated[str | None, Query(max_length=64, description="The acting party's code")] = None,
+                action: Annotated[str | None, Query(max_length=64, description="An audit action, e.g. record.read")] = None,
+                outcome: Annotated[str | None, Query(pattern="^(permit|deny|error)$")] = None,
+                occurred_from: Annotated[AwareDatetime | None, Query(description="From this moment (inclusive)")] = None,
+                occurred_until: Annotated[AwareDatetime | None, Query(description="Before this moment")] = None,
                 before: Annotated[int | None, Query(ge=1)] = None,
                 limit: Annotated[int, Query(ge=1, le=500)] = 100) -> list:
     """Audit events, newest first, for privacy officers (purpose `oversight` or `subject_rights`).
 
     Filter by `client_id` (or by `pseudonym` for a client whose file is gone), by `actor_id`, and by
-    `trace_id` (the events recorded for a partner's requests that carried that W3C trace).
+    `trace_id` (the events recorded for a partner's requests that carried that W3C trace), by the acting
+    `party`, by `action` and `outcome`, and by the period `occurred_from` (inclusive) to `occurred_until`.
     Further pages are linked from the `Link` header (`rel="next"`).
     """
     page = auditlog_service.review_events(tx, purpose=tx.purpose, client_id=client_id,
                                           pseudonym=pseudonym, actor_id=actor_id, trace_id=trace_id,
+                                          party=party, action=action, outcome=outcome,
+                                          occurred_from=occurred_from, occurred_until=occurred_until,
                                           before=before, limit=limit)
     if page.next_before is not None:
         response.headers["Link"] = next_link(request, before=page.next_before)

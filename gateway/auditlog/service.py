@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Sequence
 
 from sqlalchemy import select
 
 from audit import AuditAction, AuditEvent, Outcome
 from audit import query as audit_query
-from covenant import Action, Resource
+from covenant import Action, Decision, Resource
 from gateway.clients.models import Client
 from gateway.errors import BadRequest, Forbidden, NotFound
 from gateway.transaction import Transaction
+
+# What counts as looking at a client's file, for the volume review: reading entries, listing them,
+# reading the client's summary or care team.
+CLIENT_READS = (AuditAction.RECORD_READ, AuditAction.RECORD_LIST, AuditAction.CLIENT_READ, AuditAction.TEAM_READ)
+EXPORT_MAX = 10_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,42 +28,140 @@ class EventPage:
     next_before: int | None
 
 
-def review_events(tx: Transaction, *, purpose: str, client_id: uuid.UUID | None = None,
-                  pseudonym: str | None = None, actor_id: str | None = None, trace_id: str | None = None,
-                  before: int | None = None, limit: int = 100) -> EventPage:
-    """A page of events, newest first, for a privacy officer.
+@dataclass(frozen=True, slots=True)
+class EventFilter:
+    """What a review asks for; every field narrows (None: any). ``occurred_until`` is exclusive."""
+
+    pseudonym: str | None = None
+    actor_id: str | None = None
+    trace_id: str | None = None
+    party: str | None = None
+    action: str | None = None
+    outcome: str | None = None
+    occurred_from: dt.datetime | None = None
+    occurred_until: dt.datetime | None = None
+
+    def summary(self) -> dict[str, str]:
+        """The filter as the reviewer's own event records it: ids and codes only, as the trail holds."""
+        return {name: value.isoformat() if isinstance(value, dt.datetime) else value
+                for name, value in asdict(self).items() if value is not None}
+
+
+@dataclass(frozen=True, slots=True)
+class _Scope:
+    decision: Decision
+    pseudonym: str | None
+    actor_party: str | None
+    controller: bool
+
+
+def _open_review(tx: Transaction, *, purpose: str, client_id: uuid.UUID | None, filters: EventFilter,
+                 audit_action: AuditAction) -> _Scope:
+    """Decide the review and settle what it may cover; a refusal is recorded and raised.
 
     A privacy officer of the controller (art. 7) reviews the whole trail and may look a client up by
     id; one of another party reviews what their own party's staff did, asking by pseudonym.
     """
     actor = tx.identify()
-    if client_id is not None and pseudonym is not None:
+    if client_id is not None and filters.pseudonym is not None:
         tx.record(AuditAction.REQUEST_REJECTED, outcome=Outcome.DENY, reason="query_invalid", purpose=purpose)
         raise BadRequest("ask by client_id or by pseudonym, not both")
+    if filters.action is not None and filters.action not in set(AuditAction):
+        tx.record(AuditAction.REQUEST_REJECTED, outcome=Outcome.DENY, reason="query_invalid", purpose=purpose)
+        raise BadRequest("action names no action the trail records")
+    if filters.outcome is not None and filters.outcome not in set(Outcome):
+        tx.record(AuditAction.REQUEST_REJECTED, outcome=Outcome.DENY, reason="query_invalid", purpose=purpose)
+        raise BadRequest("outcome is one of permit, deny, error")
     decision = tx.decide(Action.AUDIT_READ, Resource(), purpose=purpose)
     if not decision.allowed:
-        tx.record_decision(AuditAction.AUDIT_READ, decision, purpose=purpose)
+        tx.record_decision(audit_action, decision, purpose=purpose)
         raise tx.refuse(decision)
     controller = actor.subject.party == tx.covenant.controller
     if client_id is not None and not controller:
         # Resolving a client id would tell whether the client exists, and its pseudonym; that is for
         # the controller's privacy officers. Others ask by pseudonym about their own party's staff.
-        tx.record(AuditAction.AUDIT_READ, outcome=Outcome.DENY, reason="client_lookup_not_permitted",
-                  purpose=purpose)
+        tx.record(audit_action, outcome=Outcome.DENY, reason="client_lookup_not_permitted", purpose=purpose)
         raise Forbidden("only the controller's privacy officers look clients up by id; ask by pseudonym",
                         extra={"reason": "client_lookup_not_permitted"})
+    if filters.party is not None and not controller and filters.party != actor.subject.party:
+        tx.record(audit_action, outcome=Outcome.DENY, reason="party_not_own", purpose=purpose,
+                  detail={"party": filters.party})
+        raise Forbidden("a privacy officer of a party other than the controller reviews their own party's staff",
+                        extra={"reason": "party_not_own"})
+    pseudonym = filters.pseudonym
     if client_id is not None:
         pseudonym = tx.session.scalar(select(Client.pseudonym).where(Client.id == client_id))
         if pseudonym is None:
-            tx.record_decision(AuditAction.AUDIT_READ, decision, purpose=purpose,
+            tx.record_decision(audit_action, decision, purpose=purpose,
                                object_type="client", object_id=str(client_id), detail={"found": False})
             raise NotFound("no client with this id; ask by pseudonym for a client whose file is gone")
+    actor_party = filters.party if controller else actor.subject.party
+    return _Scope(decision=decision, pseudonym=pseudonym, actor_party=actor_party, controller=controller)
+
+
+def _select(tx: Transaction, scope: _Scope, filters: EventFilter, *, before: int | None,
+            limit: int) -> Sequence[AuditEvent]:
+    return audit_query.events(tx.session, client_pseudonym=scope.pseudonym, actor_id=filters.actor_id,
+                              trace_id=filters.trace_id, actor_party=scope.actor_party, action=filters.action,
+                              outcome=filters.outcome, occurred_from=filters.occurred_from,
+                              occurred_until=filters.occurred_until, before_seq=before, limit=limit)
+
+
+def review_events(tx: Transaction, *, purpose: str, client_id: uuid.UUID | None = None,
+                  pseudonym: str | None = None, actor_id: str | None = None, trace_id: str | None = None,
+                  party: str | None = None, action: str | None = None, outcome: str | None = None,
+                  occurred_from: dt.datetime | None = None, occurred_until: dt.datetime | None = None,
+                  before: int | None = None, limit: int = 100) -> EventPage:
+    """A page of events, newest first, for a privacy officer; the review itself is recorded."""
+    filters = EventFilter(pseudonym=pseudonym, actor_id=actor_id, trace_id=trace_id, party=party, action=action,
+                          outcome=outcome, occurred_from=occurred_from, occurred_until=occurred_until)
+    scope = _open_review(tx, purpose=purpose, client_id=client_id, filters=filters,
+                         audit_action=AuditAction.AUDIT_READ)
     limit = max(1, min(limit, audit_query.MAX_PAGE))
-    rows = audit_query.events(tx.session, client_pseudonym=pseudonym, actor_id=actor_id, trace_id=trace_id,
-                              actor_party=None if controller else actor.subject.party,
-                              before_seq=before, limit=limit + 1)
+    rows = _select(tx, scope, filters, before=before, limit=limit + 1)
     items = list(rows[:limit])
-    tx.record_decision(AuditAction.AUDIT_READ, decision, purpose=purpose, client_pseudonym=pseudonym,
+    tx.record_decision(AuditAction.AUDIT_READ, scope.decision, purpose=purpose, client_pseudonym=scope.pseudonym,
                        object_type="audit_event", detail={"returned": len(items),
-                                                          "scope": "all" if controller else "own_party"})
+                                                          "scope": "all" if scope.controller else "own_party"})
     return EventPage(items=items, next_before=items[-1].seq if len(rows) > limit else None)
+
+
+def export_events(tx: Transaction, *, purpose: str, filters: EventFilter, export_format: str,
+                  limit: int = EXPORT_MAX) -> list[AuditEvent]:
+    """Every event that ``filters`` selects (up to ``limit``), newest first, for a download.
+
+    An export takes the trail out of the gateway, so it is recorded as one of its own
+    (``audit.export``), with its format, its filter and how many events it held.
+    """
+    scope = _open_review(tx, purpose=purpose, client_id=None, filters=filters,
+                         audit_action=AuditAction.AUDIT_EXPORT)
+    items: list[AuditEvent] = []
+    before = None
+    while len(items) < limit:
+        page = min(audit_query.MAX_PAGE, limit - len(items))
+        rows = _select(tx, scope, filters, before=before, limit=page)
+        items.extend(rows)
+        if len(rows) < page:
+            break
+        before = rows[-1].seq
+    tx.record_decision(AuditAction.AUDIT_EXPORT, scope.decision, purpose=purpose, client_pseudonym=scope.pseudonym,
+                       object_type="audit_event", detail={
+                           "format": export_format, "returned": len(items), "truncated": len(items) >= limit,
+                           "filter": filters.summary(), "scope": "all" if scope.controller else "own_party"})
+    return items
+
+
+def unusual_readers(tx: Transaction, *, purpose: str, occurred_from: dt.datetime, occurred_until: dt.datetime,
+                    more_than: int) -> list[audit_query.Reader]:
+    """The staff members who looked at the files of more than ``more_than`` distinct clients in the
+    period: a lead for the privacy officer (art. 8), not a finding."""
+    scope = _open_review(tx, purpose=purpose, client_id=None, filters=EventFilter(),
+                         audit_action=AuditAction.AUDIT_READ)
+    readers = audit_query.readers_of_many_clients(
+        tx.session, actions=CLIENT_READS, occurred_from=occurred_from, occurred_until=occurred_until,
+        more_than=more_than, actor_party=scope.actor_party)
+    tx.record_decision(AuditAction.AUDIT_READ, scope.decision, purpose=purpose, object_type="reader_volume",
+                       detail={"returned": len(readers), "more_than": more_than,
+                               "from": occurred_from.isoformat(), "until": occurred_until.isoformat(),
+                               "scope": "all" if scope.controller else "own_party"})
+    return readers

@@ -149,3 +149,31 @@ def test_a_changed_trace_context_is_named(traced_trail, seq, value):
         conn.commit()
     report = verify(traced_trail)
     assert (report.ok, report.first_bad_seq) == (False, seq)
+
+
+def test_a_check_goes_on_from_an_earlier_one(trail):
+    with trail.connect() as conn:
+        first = verify_chain(conn)
+    committer = GroupCommitter(trail)
+    for n in range(EVENTS + 1, EVENTS + 6):
+        committer.commit(unit(n))
+    committer.close()
+    with trail.connect() as conn:
+        resumed = verify_chain(conn, resume=first)
+        full = verify_chain(conn)
+    assert (resumed.ok, resumed.events, resumed.last_hash) == (True, EVENTS + 5, full.last_hash)
+
+
+def test_a_resumed_check_finds_a_change_after_where_it_started(trail):
+    with trail.connect() as conn:
+        first = verify_chain(conn)
+    committer = GroupCommitter(trail)
+    for n in range(EVENTS + 1, EVENTS + 4):
+        committer.commit(unit(n))
+    committer.close()
+    with without_append_only_guard(trail) as conn:
+        conn.execute(update(AuditEvent).where(AuditEvent.seq == EVENTS + 2).values(reason="rewritten"))
+        conn.commit()
+    with trail.connect() as conn:
+        resumed = verify_chain(conn, resume=first)
+    assert (resumed.ok, resumed.first_bad_seq) == (False, EVENTS + 2)

@@ -1,0 +1,128 @@
+"""The web UI in a real browser: headless Chromium (Debian's, at /usr/bin/chromium) driven by Playwright,
+against the gateway served over loopback. SQLite only: the HTTP-level tests cover both engines.
+
+Playwright's own browser builds are never downloaded. Without Chromium these tests are skipped, with
+the reason, except on CI (``CI=true``), where they fail: ``make`` installs Debian's ``chromium``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+from pathlib import Path
+
+import pytest
+
+from audit import AuditAction, Outcome
+from tests.conftest import ON_CI
+from tests.gateway.helpers import auth, last_event, token
+
+CHROMIUM = Path(os.environ.get("GATEWAY_TEST_CHROMIUM", "/usr/bin/chromium"))
+
+
+def _missing() -> str | None:
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return "the python package playwright is not installed (pip install -e '.[dev]')"
+    if not CHROMIUM.exists():
+        return f"no Chromium at {CHROMIUM} (apt-get install chromium; make does it as root)"
+    return None
+
+
+@pytest.fixture
+def browser():
+    problem = _missing()
+    if problem:
+        if ON_CI:
+            pytest.fail(problem + " (CI requires the browser tests)", pytrace=False)
+        pytest.skip(problem)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True,
+                                             args=["--no-sandbox", "--disable-dev-shm-usage"])
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser):
+    # The UI works without JavaScript: the browser runs none of the pages' (there is none to run).
+    context = browser.new_context(accept_downloads=True, java_script_enabled=False)
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    yield page
+    context.close()
+
+
+@pytest.fixture(params=["sqlite"])
+def engine_name(request) -> str:
+    return request.param
+
+
+def sign_in(page, server, handle: str):
+    page.goto(f"{server.url}/ui/sign-in")
+    page.get_by_label("Staff member").select_option(handle)
+    page.get_by_role("button", name="Sign in").click()
+
+
+def test_a_privacy_officer_finds_a_denied_attempt_and_exports_the_client_history(runtime, demo, server, http,
+                                                                                  page, tmp_path):
+    police = token(runtime, demo.staff["police_officer"])
+    refused = http.get(f"/v1/clients/{demo.clients[0]}/entries", headers=auth(police, "nuisance_reduction"))
+    assert refused.status_code in (403, 404)
+
+    sign_in(page, server, "demo.privacy_officer")
+    assert page.get_by_role("heading", level=1).inner_text() == "Search the trail"
+    assert "Audit trail verified intact up to event" in page.get_by_role("status").inner_text()
+
+    page.get_by_role("link", name="Denied attempts").click()
+    page.get_by_label("Staff member id").fill(demo.staff["police_officer"])
+    page.get_by_role("button", name="Search").click()
+    denied = page.get_by_role("table", name="Denied attempts")
+    row = denied.get_by_role("row").filter(has_text="not_linked").first
+    assert demo.staff["police_officer"] in row.inner_text() and "deny" in row.inner_text()
+
+    row.get_by_role("link").click()  # the client's pseudonym: their whole access history
+    heading = page.get_by_role("heading", level=1).inner_text()
+    assert heading.startswith("Access history of client ")
+    pseudonym = heading.removeprefix("Access history of client ").strip()
+    history = page.get_by_role("table", name=f"Access history of {pseudonym}")
+    assert history.get_by_role("row").filter(has_text="record.write").count() >= 1
+    assert history.get_by_role("row").filter(has_text="not_linked").count() == 1
+
+    with page.expect_download() as download_info:
+        page.get_by_role("link", name="CSV").click()
+    target = tmp_path / "export.csv"
+    download_info.value.save_as(target)
+    rows = list(csv.DictReader(io.StringIO(target.read_text())))
+    assert rows and {row["client_pseudonym"] for row in rows} == {pseudonym}
+    denials = [row for row in rows if row["outcome"] == "deny"]
+    assert [(row["actor_id"], row["reason"]) for row in denials] == [(demo.staff["police_officer"], "not_linked")]
+    assert {"record.write", "client.register"} <= {row["action"] for row in rows}
+    export = last_event(runtime, action=AuditAction.AUDIT_EXPORT)
+    assert (export.outcome, export.actor_id, export.detail["returned"]) == (
+        Outcome.PERMIT, demo.staff["privacy_officer"], len(rows))
+
+    page.get_by_role("button", name="Sign out").click()
+    assert page.get_by_role("heading", level=1).inner_text() == "Sign in (demo)"
+    assert last_event(runtime, action=AuditAction.UI_SIGN_OUT).outcome == Outcome.PERMIT
+
+
+def test_someone_who_is_no_privacy_officer_is_refused(runtime, demo, server, page):
+    sign_in(page, server, "demo.police_officer")
+    assert page.get_by_role("heading", level=1).inner_text().endswith("(403)")
+    event = last_event(runtime, action=AuditAction.UI_SIGN_IN)
+    assert (event.outcome, event.actor_id) == (Outcome.DENY, demo.staff["police_officer"])
+    page.goto(f"{server.url}/ui/events")
+    assert page.get_by_role("heading", level=1).inner_text() == "Sign in (demo)"  # still not signed in
+
+
+def test_a_form_without_its_csrf_token_is_refused(runtime, demo, server, page):
+    page.goto(f"{server.url}/ui/sign-in")
+    page.locator("input[name=csrf_token]").evaluate("field => field.remove()")
+    page.get_by_role("button", name="Sign in").click()
+    assert page.get_by_role("heading", level=1).inner_text() == "Form refused (403)"
+    assert last_event(runtime, action=AuditAction.REQUEST_REJECTED).reason == "csrf_invalid"
