@@ -173,10 +173,10 @@ def queries_at_scale(url: str, options: Options, log=print) -> dict[str, Any]:
         "denied attempts": {"outcome": "deny"},
         "one action, denied": {"action": "record.write", "outcome": "deny"},
         "a period two years back": {"occurred_from": dt.datetime(2023, 6, 1, tzinfo=dt.UTC),
-                                    "occurred_to": dt.datetime(2023, 7, 1, tzinfo=dt.UTC)},
+                                    "occurred_until": dt.datetime(2023, 7, 1, tzinfo=dt.UTC)},
         "denied, one party, a period": {"outcome": "deny", "actor_party": "politie-eenheid-demo",
                                         "occurred_from": dt.datetime(2024, 1, 1, tzinfo=dt.UTC),
-                                        "occurred_to": dt.datetime(2024, 3, 1, tzinfo=dt.UTC)},
+                                        "occurred_until": dt.datetime(2024, 3, 1, tzinfo=dt.UTC)},
     }
     cases.update({name: kwargs for name, kwargs in optional.items() if set(kwargs) <= accepted})
     reader = create_db_engine(url)
