@@ -313,6 +313,7 @@ def _decide_emergency_open(subject: Subject, resource: Resource, context: Contex
 
 
 def _permit_by_party(party: str) -> Decision:
+    """A permit resting on the subject's membership of a covenant party (art. 2)."""
     return Decision(True, Reason.PERMITTED, "party:" + party)
 
 
@@ -357,7 +358,7 @@ def _decide_token(subject: Subject, context: Context) -> Decision:
         return _DENIALS[Reason.PARTY_UNKNOWN]
     if subject.scopes is None or not subject.scopes <= scopes_for(subject.roles):
         return _DENIALS[Reason.SCOPE_NOT_ALLOWED]
-    return Decision(True, Reason.PERMITTED, "party:" + subject.party)
+    return _permit_by_party(subject.party)
 
 
 def _decide_event(subject: Subject, resource: Resource, context: Context) -> Decision:
@@ -384,7 +385,7 @@ def _decide_token_management(subject: Subject, context: Context) -> Decision:
         return _DENIALS[Reason.ROLE_REQUIRED]
     if subject.party not in context.covenant.kind_of_party:
         return _DENIALS[Reason.PARTY_UNKNOWN]
-    return Decision(True, Reason.PERMITTED, "party:" + subject.party)
+    return _permit_by_party(subject.party)
 
 
 def _decide_team(subject: Subject, resource: Resource, context: Context) -> Decision:

@@ -3,9 +3,9 @@
 Every client-scoped read and write loads its facts here, so that access is judged in one place:
 the acting staff member as they are now (party, roles, active: a change applies at once, ASVS
 8.3.2), whether the client exists, its pseudonym and status, the staff member's latest care-team
-link to it, their latest break-the-glass window on it, and (for one entry) the entry's row. ``covenant.decide`` then judges them. The one
-list that spans clients, the clients a staff member may see, is restricted here too
-(:func:`visible_clients`).
+link to it, their latest break-the-glass window on it, and (for one entry) the entry's row.
+``covenant.decide`` then judges them. The one list that spans clients, the clients a staff member
+may see, is restricted here too (:func:`visible_clients`).
 
 This is the hot path of every request, so the statements are built once, with bound parameters, and
 run through Core: building a SELECT of this shape costs more than running it.

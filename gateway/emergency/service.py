@@ -149,10 +149,10 @@ def list_emergencies(tx: Transaction, *, purpose: str, pending: bool | None = No
     those not yet reviewed, False: only those reviewed."""
     after = decode_cursor(cursor) if cursor else None
     limit = max(1, min(limit, MAX_PAGE))
-    decision = tx.authorize(Action.EMERGENCY_REVIEW, Resource(), purpose=purpose,
-                            audit_action=AuditAction.EMERGENCY_LIST, object_type="emergency_access",
-                            detail={"pending": pending})
+    decision = tx.decide(Action.EMERGENCY_REVIEW, Resource(), purpose=purpose)
     if not decision.allowed:
+        tx.record_decision(AuditAction.EMERGENCY_LIST, decision, purpose=purpose, object_type="emergency_access",
+                           detail={"pending": pending})
         raise tx.refuse(decision)
     statement = _select()
     party = _scope(tx)
@@ -167,6 +167,8 @@ def list_emergencies(tx: Transaction, *, purpose: str, pending: bool | None = No
                                         and_(EmergencyAccess.since == moment, EmergencyAccess.id > last_id)))
     rows = tx.session.execute(statement.order_by(EmergencyAccess.since, EmergencyAccess.id).limit(limit + 1)).all()
     items = [_view(tx, *row) for row in rows[:limit]]
+    tx.record_decision(AuditAction.EMERGENCY_LIST, decision, purpose=purpose, object_type="emergency_access",
+                       detail={"pending": pending, "returned": len(items), "scope": "own_party" if party else "all"})
     last = rows[limit - 1][0] if len(rows) > limit else None
     return EmergencyPage(items=items, next_cursor=encode_cursor(last.since, last.id) if last else None)
 

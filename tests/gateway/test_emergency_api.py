@@ -161,6 +161,7 @@ def test_a_privacy_officer_sees_the_pending_window_and_records_a_review(runtime,
         opened["id"], client_id, demo.staff["police_officer"], REASON, None)
     listed = last_event(runtime, action=AuditAction.EMERGENCY_LIST)
     assert (listed.outcome, listed.authority) == (Outcome.PERMIT, "role:privacy_officer")
+    assert listed.detail == {"pending": True, "returned": 1, "scope": "all"}
 
     clock.advance(dt.timedelta(days=1))
     review = http.post(f"/v1/audit/emergency-accesses/{opened['id']}/review",
@@ -221,3 +222,27 @@ def test_a_review_of_an_unknown_window_is_404_and_an_invalid_outcome_422(runtime
     invalid = http.post(f"/v1/audit/emergency-accesses/{uuid.uuid4()}/review",
                         json={"outcome": "maybe", "note": "fine"}, headers=officer(runtime, demo))
     assert invalid.status_code == 422
+
+
+def test_a_privacy_officer_of_another_party_reviews_only_their_own_partys_windows(runtime, http, demo, client_id):
+    from sqlalchemy import insert
+
+    from covenant import Role
+    from gateway.parties import service as parties_service
+    from gateway.parties.models import Staff
+
+    ggz_officer = uuid.uuid4()
+    with runtime.writer_engine.begin() as conn:
+        conn.execute(insert(Staff), [parties_service.staff_row(
+            staff_id=ggz_officer, party=demo.parties["mental_health"], handle="ggz.privacy",
+            roles=[Role.PRIVACY_OFFICER], now=runtime.clock())])
+    opened = open_window(http, runtime, demo, client_id)  # by the police officer
+    headers = auth(token(runtime, ggz_officer), "oversight")
+    listed = http.get("/v1/audit/emergency-accesses", params={"pending": "true"}, headers=headers)
+    assert listed.status_code == 200 and listed.json() == []
+    assert last_event(runtime, action=AuditAction.EMERGENCY_LIST).detail["scope"] == "own_party"
+    review = http.post(f"/v1/audit/emergency-accesses/{opened['id']}/review",
+                       json={"outcome": "unjustified", "note": "not ours to judge"}, headers=headers)
+    assert review.status_code == 404
+    assert len(http.get("/v1/audit/emergency-accesses", params={"pending": "true"},
+                        headers=officer(runtime, demo)).json()) == 1
