@@ -42,6 +42,9 @@ class AuditAction(enum.StrEnum):
     KEYS_ROTATE = "keys.rotate"
     DEMO_SEED = "demo.seed"
     SERVICE_START = "service.start"
+    EMERGENCY_OPEN = "emergency.open"
+    EMERGENCY_LIST = "emergency.list"
+    EMERGENCY_REVIEW = "emergency.review"
 
 
 class Outcome(enum.StrEnum):

@@ -8,6 +8,7 @@ from covenant.decide import (
     ClientFacts,
     Context,
     Decision,
+    EmergencyFacts,
     LinkFacts,
     Reason,
     Resource,
@@ -16,8 +17,8 @@ from covenant.decide import (
     keeps_client_register,
     may_know_client_exists,
 )
-from covenant.loader import CovenantError, load_covenant, parse_covenant, parse_duration
-from covenant.model import STAFF_ROLES, Action, Covenant, Duration, Right, Role
+from covenant.loader import CovenantError, load_covenant, parse_covenant, parse_duration, parse_window
+from covenant.model import STAFF_ROLES, Action, Covenant, Duration, Emergency, Right, Role
 
 __all__ = [
     "STAFF_ROLES",
@@ -28,6 +29,8 @@ __all__ = [
     "CovenantError",
     "Decision",
     "Duration",
+    "Emergency",
+    "EmergencyFacts",
     "FieldProblem",
     "LinkFacts",
     "Reason",
@@ -42,4 +45,5 @@ __all__ = [
     "may_know_client_exists",
     "parse_covenant",
     "parse_duration",
+    "parse_window",
 ]

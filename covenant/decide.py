@@ -19,6 +19,14 @@ The rules, in the order they are applied:
      stopped by a justified objection (checked after the link, so that nobody unlinked learns of
      it); the subject's party kind has the right on the category (art. 8.1b); criminal data only
      for criminal-justice parties (art. 5: not passed on without the public prosecutor's consent).
+     Break-the-glass: where the covenant allows it, a staff member without an active link reads the
+     file during an emergency window they opened with a stated reason (``resource.emergency``); the
+     window stands in for the link and nothing else: a stopped client stays closed, the party's
+     rights and the criminal-data rule still apply, and the permit names the window
+     (``emergency:<id>``) so that every such read is flagged in the trail. Writing needs a link.
+   * opening an emergency window: staff of a covenant party, where the covenant allows it, for a
+     client that exists, they are not linked to, and whose processing has not been stopped.
+   * reviewing emergency windows: only privacy officers.
    * the audit trail: only privacy officers.
    * a client's summary and care team (reading): the field directors, who keep the client register;
      otherwise staff of a covenant party with an active link to the client, as for records, but
@@ -54,6 +62,8 @@ class Reason(enum.StrEnum):
     CLIENT_UNKNOWN = "client_unknown"
     PROCESSING_STOPPED = "processing_stopped"
     NOT_LINKED = "not_linked"
+    ALREADY_LINKED = "already_linked"
+    EMERGENCY_DISABLED = "emergency_disabled"
     LINK_NOT_STARTED = "link_not_started"
     LINK_ENDED = "link_ended"
     ENTRY_UNKNOWN = "entry_unknown"
@@ -103,17 +113,26 @@ class LinkFacts(NamedTuple):
     until: dt.datetime | None = None
 
 
+class EmergencyFacts(NamedTuple):
+    """The subject's latest break-the-glass window on the client; ``until`` is exclusive."""
+
+    id: str
+    since: dt.datetime
+    until: dt.datetime
+
+
 class Resource(NamedTuple):
     """What the action is on, as it stands to the subject.
 
     ``client`` None for a client action means: no such client. ``link`` is the subject's latest
-    care-team link to the client, if any.
+    care-team link to the client, if any; ``emergency`` their latest break-the-glass window on it.
     """
 
     client: ClientFacts | None = None
     category: str | None = None
     entry_found: bool = True
     link: LinkFacts | None = None
+    emergency: EmergencyFacts | None = None
 
 
 class Context(NamedTuple):
@@ -142,6 +161,8 @@ REQUIRED_SCOPE: dict[Action, str] = {
     Action.LINK_GRANT: "team:manage",
     Action.LINK_END: "team:manage",
     Action.EVENT_RECORD: "events:write",
+    Action.EMERGENCY_OPEN: "records:read",
+    Action.EMERGENCY_REVIEW: "audit:read",
 }
 
 _ADMINISTRATION = frozenset({
@@ -188,7 +209,9 @@ def decide(subject: Subject, action: Action, resource: Resource, context: Contex
         return _decide_record(subject, True, resource, context)
     if action is Action.RECORD_WRITE:
         return _decide_record(subject, False, resource, context)
-    if action is Action.AUDIT_READ:
+    if action is Action.EMERGENCY_OPEN:
+        return _decide_emergency_open(subject, resource, context)
+    if action is Action.AUDIT_READ or action is Action.EMERGENCY_REVIEW:
         return _AS_PRIVACY_OFFICER if Role.PRIVACY_OFFICER in subject.roles else _DENIALS[Reason.ROLE_REQUIRED]
     if action is Action.CLIENT_REGISTER:
         if Role.FIELD_DIRECTOR in subject.roles:
@@ -235,7 +258,12 @@ def _decide_record(subject: Subject, read: bool, resource: Resource, context: Co
         return _DENIALS[Reason.CLIENT_UNKNOWN]
     link, now = resource.link, context.now
     if link is None or now < link.since or (link.until is not None and now >= link.until):
-        return _DENIALS[_link_state(link, now)]  # the hot path tests activity inline; this says why not
+        emergency = resource.emergency
+        if not read or emergency is None or not _emergency_open(emergency, context):
+            return _DENIALS[_link_state(link, now)]  # the hot path tests activity inline; this says why not
+        permit = _permit_by_emergency(emergency.id)
+    else:
+        permit = _permit_by_link(link.id)
     if client.processing_stopped:  # art. 14: a justified objection stops processing
         return _DENIALS[Reason.PROCESSING_STOPPED]
     if not resource.entry_found:
@@ -247,7 +275,46 @@ def _decide_record(subject: Subject, read: bool, resource: Resource, context: Co
         return _DENIALS[Reason.CATEGORY_NOT_PERMITTED]
     if category == CRIMINAL and not kind.criminal_justice:  # art. 5
         return _DENIALS[Reason.CRIMINAL_DATA_RESTRICTED]
-    return _permit_by_link(link.id)
+    return permit
+
+
+def _emergency_open(emergency: EmergencyFacts, context: Context) -> bool:
+    """A break-the-glass window counts from ``since`` up to, not including, ``until``, and only while
+    the covenant in force allows break-the-glass at all (switching it off closes open windows)."""
+    return context.covenant.emergency.enabled and emergency.since <= context.now < emergency.until
+
+
+def _permit_by_emergency(emergency_id: str) -> Decision:
+    """A permit resting on a break-the-glass window: the authority names it, so the trail flags the read."""
+    return Decision(True, Reason.PERMITTED, "emergency:" + emergency_id)
+
+
+def _decide_emergency_open(subject: Subject, resource: Resource, context: Context) -> Decision:
+    """Break-the-glass (Instrument 2e's one exception, where the covenant makes it): a staff member of a
+    covenant party who is not linked to the client opens the file for a short window, with a stated
+    reason that a privacy officer reviews afterwards.
+
+    Refused when the covenant does not allow it, and for a client whose processing a justified
+    objection has stopped (art. 14: no window is opened on a file that stays closed). The linked
+    need no window: their link already opens the file.
+    """
+    if context.covenant.kind_of_party.get(subject.party) is None:
+        return _DENIALS[Reason.PARTY_UNKNOWN]
+    if not context.covenant.emergency.enabled:
+        return _DENIALS[Reason.EMERGENCY_DISABLED]
+    client = resource.client
+    if client is None:
+        return _DENIALS[Reason.CLIENT_UNKNOWN]
+    if _link_state(resource.link, context.now) is Reason.PERMITTED:
+        return _DENIALS[Reason.ALREADY_LINKED]
+    if client.processing_stopped:
+        return _DENIALS[Reason.PROCESSING_STOPPED]
+    return _permit_by_party(subject.party)
+
+
+def _permit_by_party(party: str) -> Decision:
+    """A permit resting on the subject's membership of a covenant party (art. 2)."""
+    return Decision(True, Reason.PERMITTED, "party:" + party)
 
 
 @functools.lru_cache(maxsize=65_536)
@@ -291,7 +358,7 @@ def _decide_token(subject: Subject, context: Context) -> Decision:
         return _DENIALS[Reason.PARTY_UNKNOWN]
     if subject.scopes is None or not subject.scopes <= scopes_for(subject.roles):
         return _DENIALS[Reason.SCOPE_NOT_ALLOWED]
-    return Decision(True, Reason.PERMITTED, "party:" + subject.party)
+    return _permit_by_party(subject.party)
 
 
 def _decide_event(subject: Subject, resource: Resource, context: Context) -> Decision:
@@ -318,7 +385,7 @@ def _decide_token_management(subject: Subject, context: Context) -> Decision:
         return _DENIALS[Reason.ROLE_REQUIRED]
     if subject.party not in context.covenant.kind_of_party:
         return _DENIALS[Reason.PARTY_UNKNOWN]
-    return Decision(True, Reason.PERMITTED, "party:" + subject.party)
+    return _permit_by_party(subject.party)
 
 
 def _decide_team(subject: Subject, resource: Resource, context: Context) -> Decision:

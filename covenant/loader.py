@@ -10,6 +10,7 @@ Every fault is reported as a :class:`CovenantError` naming the file and the plac
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import re
@@ -25,6 +26,7 @@ from covenant.model import (
     Code,
     Covenant,
     Duration,
+    Emergency,
     EntryKind,
     FieldSpec,
     FieldType,
@@ -40,6 +42,10 @@ from covenant.model import (
 _CODE = re.compile(r"[a-z][a-z0-9_-]{0,63}", re.ASCII)
 _DURATION = re.compile(r"P(?:(?P<years>[0-9]+)Y)?(?:(?P<months>[0-9]+)M)?(?:(?P<weeks>[0-9]+)W)?(?:(?P<days>[0-9]+)D)?",
                        re.ASCII)
+_WINDOW = re.compile(r"PT(?:(?P<hours>[0-9]+)H)?(?:(?P<minutes>[0-9]+)M)?", re.ASCII)
+# A break-the-glass window is short by nature: it covers an emergency, not the care that follows it
+# (that needs a care-team link, Instrument 2e).
+MAX_EMERGENCY_WINDOW = dt.timedelta(hours=24)
 _DOCUMENT_NAME = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9_.-]*\.toml", re.ASCII)
 _TOP_LEVEL = (
     "covenant",
@@ -52,6 +58,7 @@ _TOP_LEVEL = (
     "confidentiality_grounds",
     "life_domains",
     "entry_kinds",
+    "emergency",
 )
 _MAX_EXTENDS_DEPTH = 4
 
@@ -85,6 +92,19 @@ def parse_duration(text: str) -> Duration:
         raise ValueError(f"not an ISO 8601 duration of years, months, weeks and days: {text!r}")
     parts = {k: int(v) if v else 0 for k, v in match.groupdict().items()}
     return Duration(years=parts["years"], months=parts["months"], days=parts["days"] + 7 * parts["weeks"])
+
+
+def parse_window(text: str) -> dt.timedelta:
+    """Parse an ISO 8601 time duration of hours and minutes, such as ``PT4H`` or ``PT1H30M``.
+
+    The covenant's terms are calendar durations (:func:`parse_duration`); a break-the-glass window is
+    measured by the clock, so it has its own, time-only form.
+    """
+    match = _WINDOW.fullmatch(text) if isinstance(text, str) else None
+    if not match or text == "PT":
+        raise ValueError(f"not an ISO 8601 duration of hours and minutes: {text!r}")
+    parts = {k: int(v) if v else 0 for k, v in match.groupdict().items()}
+    return dt.timedelta(hours=parts["hours"], minutes=parts["minutes"])
 
 
 def _read_merged(path: Path, depth: int) -> dict[str, Any]:
@@ -262,6 +282,8 @@ class _Parser:
         for code, table in self.named_tables("entry_kinds").items():
             entry_kinds[code] = self.entry_kind(code, table, domains, parties)
 
+        emergency = self.emergency(self.table(self.doc.get("emergency"), "emergency", required=False))
+
         return Covenant(
             id=head["id"],
             version=head["version"],
@@ -276,8 +298,27 @@ class _Parser:
             confidentiality_grounds=grounds,
             life_domains=domains,
             entry_kinds=frozen_mapping(entry_kinds),
+            emergency=emergency,
             digest=_digest(self.doc),
         )
+
+    def emergency(self, table: Mapping[str, Any]) -> Emergency:
+        """``[emergency]``: break-the-glass, off unless the document switches it on."""
+        if not table:
+            return Emergency()
+        self.check_keys(table, "emergency", ("enabled", "window"))
+        enabled = self.flag(table, "enabled", "emergency")
+        value = table.get("window")
+        try:
+            window = parse_window(value)
+        except ValueError as exc:
+            raise self.fail("emergency.window", "missing" if value is None else str(exc)) from None
+        if window <= dt.timedelta(0):
+            raise self.fail("emergency.window", "must be longer than zero")
+        if window > MAX_EMERGENCY_WINDOW:
+            raise self.fail("emergency.window", "must be at most PT24H: break-the-glass is for an emergency, "
+                                                "lasting care needs a care-team link")
+        return Emergency(enabled=enabled, window=window)
 
     def entry_kind(self, code: str, table: Mapping[str, Any], domains, parties) -> EntryKind:
         place = f"entry_kinds.{code}"
@@ -330,4 +371,4 @@ def _digest(document: Mapping[str, Any]) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-__all__ = ["CovenantError", "load_covenant", "parse_covenant", "parse_duration"]
+__all__ = ["CovenantError", "load_covenant", "parse_covenant", "parse_duration", "parse_window"]

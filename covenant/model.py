@@ -6,6 +6,7 @@ A covenant document (see ``policies/``) is loaded into these objects by
 
 from __future__ import annotations
 
+import datetime as dt
 import enum
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -58,6 +59,8 @@ class Action(enum.StrEnum):
     AUDIT_VERIFY = "audit.verify"
     DEMO_SEED = "demo.seed"
     SERVICE_START = "service.start"
+    EMERGENCY_OPEN = "emergency.open"
+    EMERGENCY_REVIEW = "emergency.review"
 
 
 class Right(enum.StrEnum):
@@ -152,6 +155,23 @@ class Retention:
 
 
 @dataclass(frozen=True, slots=True)
+class Emergency:
+    """Break-the-glass: whether a staff member without a care-team link may open a client's file in an
+    emergency, with a stated reason, and for how long (``window``) such an opening lasts.
+
+    Instrument 2e gives access only to the linked; an emergency is the one exception a covenant may
+    make, and it is always flagged in the trail and reviewed afterwards by a privacy officer (art. 8).
+    Off unless the covenant document switches it on.
+    """
+
+    enabled: bool = False
+    window: dt.timedelta = dt.timedelta(0)
+
+
+EMERGENCY_OFF = Emergency()
+
+
+@dataclass(frozen=True, slots=True)
 class Code:
     """An entry of a code list: confidentiality grounds (art. 12), life domains."""
 
@@ -201,6 +221,7 @@ class Covenant:
     confidentiality_grounds: Mapping[str, Code]
     life_domains: Mapping[str, Code]
     entry_kinds: Mapping[str, EntryKind]
+    emergency: Emergency = EMERGENCY_OFF
     digest: str = field(default="", compare=False)
     kind_of_party: Mapping[str, PartyKind] = field(init=False, repr=False, compare=False)
 

@@ -3,9 +3,9 @@
 Every client-scoped read and write loads its facts here, so that access is judged in one place:
 the acting staff member as they are now (party, roles, active: a change applies at once, ASVS
 8.3.2), whether the client exists, its pseudonym and status, the staff member's latest care-team
-link to it, and (for one entry) the entry's row. ``covenant.decide`` then judges them. The one
-list that spans clients, the clients a staff member may see, is restricted here too
-(:func:`visible_clients`).
+link to it, their latest break-the-glass window on it, and (for one entry) the entry's row.
+``covenant.decide`` then judges them. The one list that spans clients, the clients a staff member
+may see, is restricted here too (:func:`visible_clients`).
 
 This is the hot path of every request, so the statements are built once, with bound parameters, and
 run through Core: building a SELECT of this shape costs more than running it.
@@ -20,16 +20,19 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, Select, String, Uuid, and_, bindparam, exists, or_, select
 
 from audit.types import UTCDateTime
-from covenant import ClientFacts, LinkFacts, Resource
+from covenant import ClientFacts, EmergencyFacts, LinkFacts, Resource
 from gateway.care.models import CareLink
 from gateway.clients.models import Client, ClientStatus
+from gateway.emergency.models import EmergencyAccess
 from gateway.oauth.models import PartnerSystem, RevokedToken
 from gateway.parties.models import Staff
 from gateway.records.models import Entry
 
 _staff, _client, _link, _entry = Staff.__table__, Client.__table__, CareLink.__table__, Entry.__table__
 _system, _revoked = PartnerSystem.__table__, RevokedToken.__table__
+_emergency = EmergencyAccess.__table__
 _latest = _link.alias("latest_link")
+_latest_emergency = _emergency.alias("latest_emergency")
 
 _STAFF = bindparam("staff_id", type_=Uuid())
 _NOW = bindparam("now", type_=UTCDateTime())
@@ -40,6 +43,15 @@ _LATEST_LINK = (select(_latest.c.id)
                 .order_by(_latest.c.since.desc())
                 .limit(1)
                 .scalar_subquery())
+
+# The staff member's break-the-glass window on the client that began last, up to now: whether it is
+# still open is for ``covenant.decide`` to say, as for the link.
+_LATEST_EMERGENCY = (select(_latest_emergency.c.id)
+                     .where(_latest_emergency.c.client_id == _client.c.id, _latest_emergency.c.staff_id == _STAFF,
+                            _latest_emergency.c.since <= _NOW)
+                     .order_by(_latest_emergency.c.since.desc())
+                     .limit(1)
+                     .scalar_subquery())
 
 _ENTRY_COLUMNS = ("id", "kind", "category", "source_party_id", "confidentiality_ground", "purpose", "ciphertext",
                   "key_version", "created_by", "created_at")
@@ -59,10 +71,13 @@ FACTS = (
     select(*_STAFF_COLUMNS, _client.c.id, _client.c.pseudonym, _client.c.status, _client.c.informed_at,
            _client.c.client_manager_id,
            _link.c.id.label("link_id"), _link.c.since, _link.c.until,
+           _emergency.c.id.label("emergency_id"), _emergency.c.since.label("emergency_since"),
+           _emergency.c.until.label("emergency_until"),
            *(_entry.c[name].label(f"entry_{name}") for name in _ENTRY_COLUMNS))
     .select_from(_staff)
     .outerjoin(_client, _client.c.id == bindparam("client_id", type_=Uuid()))
     .outerjoin(_link, _link.c.id == _LATEST_LINK)
+    .outerjoin(_emergency, _emergency.c.id == _LATEST_EMERGENCY)
     .outerjoin(_entry, and_(_entry.c.id == bindparam("entry_id", type_=Uuid()), _entry.c.client_id == _client.c.id))
     .where(_staff.c.id == _STAFF)
 )
@@ -143,10 +158,12 @@ class AccessFacts:
     informed: bool
     link: LinkFacts | None
     entry: EntryRow | None
+    emergency: EmergencyFacts | None = None
 
     def resource(self, category: str | None = None, *, entry_expected: bool = False) -> Resource:
         return Resource(client=self.client, category=category,
-                        entry_found=self.entry is not None or not entry_expected, link=self.link)
+                        entry_found=self.entry is not None or not entry_expected, link=self.link,
+                        emergency=self.emergency)
 
 
 def _staff_facts(row) -> StaffFacts:
@@ -165,7 +182,8 @@ def load_system(conn: Connection, system_id: str, *, token_id: str | None) -> Sy
     return SystemFacts(row.system_party, TokenStanding(bool(row.token_revoked), row.system_active)) if row else None
 
 
-def _client_facts(row, staff: StaffFacts, entry: "EntryRow | None" = None) -> "AccessFacts":
+def _client_facts(row, staff: StaffFacts, entry: "EntryRow | None" = None,
+                  emergency: EmergencyFacts | None = None) -> "AccessFacts":
     if row.id is None:
         return AccessFacts(staff=staff, client=None, pseudonym=None, informed=False, link=None, entry=None)
     return AccessFacts(
@@ -176,6 +194,7 @@ def _client_facts(row, staff: StaffFacts, entry: "EntryRow | None" = None) -> "A
         informed=row.informed_at is not None,
         link=LinkFacts(id=str(row.link_id), since=row.since, until=row.until) if row.link_id else None,
         entry=entry,
+        emergency=emergency,
     )
 
 
@@ -202,7 +221,9 @@ def load_facts(conn: Connection, *, staff_id: uuid.UUID, client_id: uuid.UUID, n
     entry = None
     if row.id is not None and row.entry_id is not None:
         entry = EntryRow(client_id=row.id, **{name: getattr(row, f"entry_{name}") for name in _ENTRY_COLUMNS})
-    return _client_facts(row, _staff_facts(row), entry)
+    emergency = (EmergencyFacts(id=str(row.emergency_id), since=row.emergency_since, until=row.emergency_until)
+                 if row.emergency_id is not None else None)
+    return _client_facts(row, _staff_facts(row), entry, emergency)
 
 
 def visible_clients(*, staff_id: uuid.UUID, now: dt.datetime, whole_register: bool) -> Select:

@@ -27,6 +27,7 @@ from gateway.errors import (
     MethodNotAllowed,
     NotFound,
 )
+from gateway.emergency.router import router as emergency_router
 from gateway.events.router import router as events_router
 from gateway.oauth.router import router as oauth_router
 from gateway.idempotency import REPLAYED_HEADER, IdempotentAnswers, Replayed
@@ -128,6 +129,7 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.include_router(care_router)
     app.include_router(records_router)
     app.include_router(audit_router)
+    app.include_router(emergency_router)
     app.include_router(events_router)
     app.include_router(oauth_router)
     app.state.ui = web_views.Ui(runtime)

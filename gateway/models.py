@@ -4,6 +4,7 @@ from audit.models import AuditBase, AuditEvent
 from gateway.care.models import CareLink
 from gateway.clients.models import Client
 from gateway.db import Base
+from gateway.emergency.models import EmergencyAccess
 from gateway.oauth.models import PartnerSystem, RevokedToken, UsedAssertion
 from gateway.idempotency import IdempotencyRecord
 from gateway.parties.models import Party, Staff
@@ -11,5 +12,5 @@ from gateway.records.models import Entry
 
 DATA_METADATA = (Base.metadata, AuditBase.metadata)
 
-__all__ = ["DATA_METADATA", "AuditEvent", "CareLink", "Client", "Entry", "IdempotencyRecord", "PartnerSystem", "Party",
+__all__ = ["DATA_METADATA", "AuditEvent", "CareLink", "Client", "EmergencyAccess", "Entry", "IdempotencyRecord", "PartnerSystem", "Party",
            "RevokedToken", "Staff", "UsedAssertion"]

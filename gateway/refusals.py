@@ -26,6 +26,8 @@ _MESSAGES = {
     Reason.CRIMINAL_DATA_RESTRICTED:
         "criminal data is only for criminal-justice parties without a prosecutor's approval (art. 5)",
     Reason.NOT_DEMO_MODE: "only in demo mode",
+    Reason.ALREADY_LINKED: "you are linked to this client; break-the-glass is for those who are not",
+    Reason.EMERGENCY_DISABLED: "the covenant in force does not allow break-the-glass access",
     Reason.NOT_CLIENT_MANAGER: "only the client's own client manager or a field director manages the care team",
 }
 _LINK_REASONS = {Reason.NOT_LINKED, Reason.LINK_NOT_STARTED, Reason.LINK_ENDED}

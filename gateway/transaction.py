@@ -28,6 +28,8 @@ from gateway.refusals import refusal
 from gateway.runtime import Runtime
 from gateway.tokens import LOCAL_CLIENT_ID
 
+EMERGENCY = "emergency:"  # the prefix of an authority resting on a break-the-glass window
+
 
 @dataclass(frozen=True, slots=True)
 class Caller:
@@ -225,6 +227,10 @@ class Transaction:
                               demo_mode=self.runtime.settings.demo))
 
     def record_decision(self, audit_action: AuditAction, decision: Decision, *, purpose: str, **event: Any) -> None:
+        if decision.allowed and decision.authority is not None and decision.authority.startswith(EMERGENCY):
+            # Break-the-glass: every use of an emergency window is flagged, so that a privacy officer
+            # finds it without parsing the authority (the window's id is in the authority).
+            event["detail"] = {**(event.get("detail") or {}), "emergency": True}
         self.record(audit_action, outcome=Outcome.PERMIT if decision.allowed else Outcome.DENY,
                     reason=decision.reason.value, purpose=purpose, authority=decision.authority, **event)
 

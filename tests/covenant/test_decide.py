@@ -19,6 +19,8 @@ from covenant import (
     Covenant,
     CovenantError,
     Decision,
+    Emergency,
+    EmergencyFacts,
     LinkFacts,
     Reason,
     Resource,
@@ -624,7 +626,8 @@ RIGHT_FOR = {"record.read": "read", "record.write": "write"}
 
 
 def oracle(subject: Subject, action: str, client: ClientFacts | None, category: str | None, entry_found: bool,
-           purpose: str, link: LinkFacts | None, now: dt.datetime) -> tuple[bool, str, str | None]:
+           purpose: str, link: LinkFacts | None, now: dt.datetime,
+           emergency: EmergencyFacts | None = None) -> tuple[bool, str, str | None]:
     """The record rules in the order the decide module and COVENANT.md state them."""
     def no(reason: str) -> tuple[bool, str, None]:
         return False, reason, None
@@ -648,14 +651,20 @@ def oracle(subject: Subject, action: str, client: ClientFacts | None, category: 
     kind = KINDS[KIND_OF_PARTY[subject.party]]
     if client is None:
         return no("client_unknown")
-    # Instrument 2e: only while linked, from since up to but not including until.
-    if link is None:
-        return no("not_linked")
-    if now < link.since:
-        return no("link_not_started")
-    if link.until is not None and not now < link.until:
-        return no("link_ended")
-    # Art. 14, told only to the linked.
+    # Instrument 2e: only while linked, from since up to but not including until; or, for reading only,
+    # during a break-the-glass window (the demo region allows it), from since up to but not including until.
+    authority = f"care_link:{link.id}" if link is not None else None
+    linked = link is not None and link.since <= now and (link.until is None or now < link.until)
+    if not linked:
+        if action == "record.read" and emergency is not None and emergency.since <= now < emergency.until:
+            authority = f"emergency:{emergency.id}"
+        elif link is None:
+            return no("not_linked")
+        elif now < link.since:
+            return no("link_not_started")
+        else:
+            return no("link_ended")
+    # Art. 14, told only to the linked (and to whoever broke the glass).
     if client.processing_stopped:
         return no("processing_stopped")
     if not entry_found:
@@ -666,7 +675,7 @@ def oracle(subject: Subject, action: str, client: ClientFacts | None, category: 
         return no("category_not_permitted")
     if category == "criminal" and not kind["criminal_justice"]:  # art. 5
         return no("criminal_data_restricted")
-    return True, "permitted", f"care_link:{link.id}"
+    return True, "permitted", authority
 
 
 OFFSETS = [dt.timedelta(days=-400), dt.timedelta(days=-1), -MICROSECOND, dt.timedelta(0), MICROSECOND,
@@ -681,6 +690,12 @@ ROLE_SETS = [frozenset(chosen) for size in range(len(Role) + 1)
              for chosen in itertools.combinations(Role, size)]
 SCOPE_SETS = [frozenset(chosen) for size in range(len(ALL_SCOPES) + 1)
               for chosen in itertools.combinations(sorted(ALL_SCOPES), size)]
+EMERGENCIES = [None] * 3 + [
+    EmergencyFacts(f"emergency-{number}", since=NOW + since, until=NOW + since + length)
+    for number, (since, length) in enumerate(itertools.product(
+        [dt.timedelta(hours=-5), dt.timedelta(hours=-4), -MICROSECOND, dt.timedelta(0), MICROSECOND],
+        [MICROSECOND, dt.timedelta(hours=4)]))
+]
 RECORD_PURPOSES = ["wellbeing", "income", "housing", "nuisance_reduction"]
 subjects = st.builds(
     Subject,
@@ -701,15 +716,16 @@ subjects = st.builds(
     entry_found=st.sampled_from([True] * 4 + [False]),
     purpose=st.sampled_from(RECORD_PURPOSES * 3 + [*DOCUMENT["purposes"], "marketing"]),
     link=st.sampled_from(LINKS),
+    emergency=st.sampled_from(EMERGENCIES),
 )
 def test_record_decisions_follow_the_rules(subject: Subject, action: Action, client: ClientFacts | None,
                                            category: str | None, entry_found: bool, purpose: str,
-                                           link: LinkFacts | None) -> None:
+                                           link: LinkFacts | None, emergency: EmergencyFacts | None) -> None:
     decision = decide(subject, action, Resource(client=client, category=category, entry_found=entry_found,
-                                                link=link),
+                                                link=link, emergency=emergency),
                       Context(covenant=REGION_WITH_HOUSING, purpose=purpose, now=NOW))
 
-    expected = oracle(subject, action.value, client, category, entry_found, purpose, link, NOW)
+    expected = oracle(subject, action.value, client, category, entry_found, purpose, link, NOW, emergency)
     assert (decision.allowed, decision.reason.value, decision.authority) == expected
 
 
@@ -784,3 +800,107 @@ def test_a_system_acting_on_its_own_opens_no_file(action):
     decision = decide(everything, action, Resource(client=client, category="ordinary", link=link),
                       _context("housing" if action is not Action.LINK_GRANT else "case_management"))
     assert not decision.allowed
+
+
+# --- break-the-glass -----------------------------------------------------------------------------------------
+
+WINDOW = EmergencyFacts("emergency-3", since=NOW - dt.timedelta(hours=1), until=NOW + dt.timedelta(hours=3))
+PERMITTED_BY_EMERGENCY = Decision(True, Reason.PERMITTED, "emergency:emergency-3")
+NO_EMERGENCY = dataclasses.replace(REGION, emergency=Emergency(enabled=False))
+
+
+def read(subject: Subject = None, *, emergency: EmergencyFacts | None = WINDOW, link: LinkFacts | None = None,
+         action: Action = Action.RECORD_READ, covenant: Covenant = REGION, **facts: Any) -> Decision:
+    resource = Resource(client=facts.pop("client", CLIENT), category=facts.pop("category", "ordinary"),
+                        entry_found=facts.pop("entry_found", True), link=link, emergency=emergency)
+    return decide(subject or staff(), action, resource,
+                  Context(covenant=covenant, purpose=facts.pop("purpose", "wellbeing"), now=facts.pop("now", NOW)))
+
+
+@pytest.mark.parametrize(("facts", "expected"), [
+    pytest.param({}, PERMITTED_BY_EMERGENCY, id="window-opens-the-file"),
+    pytest.param({"now": WINDOW.since}, PERMITTED_BY_EMERGENCY, id="window-starts-at-since"),
+    pytest.param({"now": WINDOW.until - MICROSECOND}, PERMITTED_BY_EMERGENCY, id="last-moment"),
+    pytest.param({"now": WINDOW.until}, refused(Reason.NOT_LINKED), id="until-is-exclusive"),
+    pytest.param({"now": WINDOW.since - MICROSECOND}, refused(Reason.NOT_LINKED), id="before-the-window"),
+    pytest.param({"emergency": None}, refused(Reason.NOT_LINKED), id="no-window"),
+    pytest.param({"link": LinkFacts("link-7", since=NOW - DAY, until=NOW)}, PERMITTED_BY_EMERGENCY,
+                 id="ended-link-and-window"),
+    pytest.param({"link": LinkFacts("link-7", since=NOW - DAY, until=NOW), "now": WINDOW.until},
+                 refused(Reason.LINK_ENDED), id="after-window-the-link-says-why"),
+    pytest.param({"link": LINK}, PERMITTED_BY_LINK, id="an-active-link-comes-first"),
+    pytest.param({"client": STOPPED}, refused(Reason.PROCESSING_STOPPED), id="stopped-client-stays-closed"),
+    pytest.param({"category": "special"}, PERMITTED_BY_EMERGENCY, id="shelter-reads-special"),
+    pytest.param({"category": "criminal"}, refused(Reason.CATEGORY_NOT_PERMITTED), id="matrix-still-applies"),
+    pytest.param({"entry_found": False}, refused(Reason.ENTRY_UNKNOWN), id="entry-unknown"),
+    pytest.param({"client": None}, refused(Reason.CLIENT_UNKNOWN), id="client-unknown"),
+    pytest.param({"action": Action.RECORD_WRITE}, refused(Reason.NOT_LINKED), id="writing-needs-a-link"),
+    pytest.param({"covenant": NO_EMERGENCY}, refused(Reason.NOT_LINKED), id="covenant-switched-off"),
+    pytest.param({"purpose": "case_management"}, refused(Reason.PURPOSE_NOT_FOR_ACTION), id="purpose-still-bound"),
+])
+def test_a_break_the_glass_window_stands_in_for_the_link_when_reading(facts: dict[str, Any],
+                                                                        expected: Decision) -> None:
+    assert read(**facts) == expected
+
+
+def test_criminal_data_stays_restricted_through_a_window() -> None:
+    """Art. 5 holds for a window as for a link, even where the matrix would grant criminal data."""
+    shelter = REGION.party_kinds["shelter"]
+    granted = dataclasses.replace(shelter, read=shelter.read | {"criminal"})
+    covenant = dataclasses.replace(REGION, party_kinds={**REGION.party_kinds, "shelter": granted})
+    assert read(category="criminal", covenant=covenant) == refused(Reason.CRIMINAL_DATA_RESTRICTED)
+    assert read(staff(POLICE), category="criminal") == PERMITTED_BY_EMERGENCY
+    assert read(staff(GGZ), category="criminal") == refused(Reason.CATEGORY_NOT_PERMITTED)
+
+
+def test_a_window_on_one_client_is_no_window_on_another() -> None:
+    # The facts query looks the window up for the client asked about; decide only judges its moment.
+    assert read(emergency=None, client=ClientFacts("client-2")) == refused(Reason.NOT_LINKED)
+
+
+def opening(subject: Subject | None = None, *, link: LinkFacts | None = None, client: ClientFacts | None = CLIENT,
+            covenant: Covenant = REGION, purpose: str = "wellbeing") -> Decision:
+    return decide(subject or staff(), Action.EMERGENCY_OPEN, Resource(client=client, link=link),
+                  Context(covenant=covenant, purpose=purpose, now=NOW))
+
+
+@pytest.mark.parametrize(("facts", "expected"), [
+    pytest.param({}, Decision(True, Reason.PERMITTED, f"party:{SHELTER}"), id="unlinked-staff-may-open"),
+    pytest.param({"link": LinkFacts("link-7", since=NOW - DAY, until=NOW)},
+                 Decision(True, Reason.PERMITTED, f"party:{SHELTER}"), id="after-the-link-ended"),
+    pytest.param({"link": LINK}, refused(Reason.ALREADY_LINKED), id="the-linked-need-no-window"),
+    pytest.param({"covenant": NO_EMERGENCY}, refused(Reason.EMERGENCY_DISABLED), id="covenant-switched-off"),
+    pytest.param({"covenant": NO_EMERGENCY, "client": None}, refused(Reason.EMERGENCY_DISABLED),
+                 id="switched-off-before-the-client"),
+    pytest.param({"client": None}, refused(Reason.CLIENT_UNKNOWN), id="client-unknown"),
+    pytest.param({"client": STOPPED}, refused(Reason.PROCESSING_STOPPED), id="stopped-client"),
+    pytest.param({"subject": staff("unknown-party")}, refused(Reason.PARTY_UNKNOWN), id="party-unknown"),
+    pytest.param({"subject": staff(scopes=frozenset({"records:write"}))}, refused(Reason.SCOPE_MISSING),
+                 id="scope-missing"),
+    pytest.param({"subject": staff(active=False)}, refused(Reason.STAFF_INACTIVE), id="inactive"),
+    pytest.param({"purpose": "oversight"}, refused(Reason.PURPOSE_NOT_FOR_ACTION), id="not-a-care-purpose"),
+    pytest.param({"subject": Subject("sys", SHELTER, frozenset({Role.SYSTEM}))}, refused(Reason.ROLE_REQUIRED),
+                 id="a-partner-system-alone"),
+])
+def test_opening_a_window(facts: dict[str, Any], expected: Decision) -> None:
+    assert opening(**facts) == expected
+
+
+@pytest.mark.parametrize(("subject", "purpose", "expected"), [
+    pytest.param(staff(MUNICIPALITY, Role.PRIVACY_OFFICER), "oversight", AS_PRIVACY_OFFICER, id="privacy-officer"),
+    pytest.param(staff(MUNICIPALITY, Role.FIELD_DIRECTOR), "oversight", refused(Reason.ROLE_NOT_FOR_PURPOSE),
+                 id="field-director"),
+    pytest.param(staff(MUNICIPALITY, Role.PRIVACY_OFFICER, scopes=frozenset({"records:read"})), "oversight",
+                 refused(Reason.SCOPE_MISSING), id="without-audit-read"),
+    pytest.param(staff(MUNICIPALITY, Role.PRIVACY_OFFICER), "wellbeing", refused(Reason.PURPOSE_NOT_FOR_ACTION),
+                 id="care-purpose"),
+])
+def test_only_privacy_officers_review_windows(subject: Subject, purpose: str, expected: Decision) -> None:
+    decision = decide(subject, Action.EMERGENCY_REVIEW, Resource(), Context(covenant=REGION, purpose=purpose, now=NOW))
+    assert decision == expected
+
+
+def test_only_privacy_officers_review_windows_whatever_the_purpose_allows() -> None:
+    decision = decide(staff(MUNICIPALITY, Role.FIELD_DIRECTOR), Action.EMERGENCY_REVIEW, Resource(),
+                      Context(covenant=OPEN_PURPOSES, purpose="oversight", now=NOW))
+    assert decision == refused(Reason.ROLE_REQUIRED)

@@ -464,3 +464,54 @@ def test_parse_duration_rejects_what_is_not_iso_8601_text(text: str) -> None:
     """ISO 8601 durations are ASCII digits and designators and nothing after them."""
     with pytest.raises(ValueError, match="not an ISO 8601 duration"):
         parse_duration(text)
+
+
+# --- break-the-glass ------------------------------------------------------------------------------------------
+
+def test_the_shipped_covenants_allow_break_the_glass_for_four_hours() -> None:
+    import datetime as dt
+
+    for document in (policies.MODEL_COVENANT, policies.DEMO_REGION):
+        emergency = load_covenant(document).emergency
+        assert (emergency.enabled, emergency.window) == (True, dt.timedelta(hours=4))
+
+
+def test_without_an_emergency_table_break_the_glass_is_off() -> None:
+    document = region_document()
+    del document["emergency"]
+    assert parse_covenant(document, source="t.toml").emergency.enabled is False
+
+
+def test_a_region_switches_break_the_glass_off() -> None:
+    document = region_document()
+    document["emergency"] = {"enabled": False, "window": "PT4H"}
+    assert parse_covenant(document, source="t.toml").emergency.enabled is False
+
+
+@pytest.mark.parametrize(("table", "place", "problem"), [
+    ({"enabled": True}, "emergency.window", "missing"),
+    ({"enabled": True, "window": "P1D"}, "emergency.window", "not an ISO 8601 duration of hours and minutes"),
+    ({"enabled": True, "window": "PT"}, "emergency.window", "not an ISO 8601 duration"),
+    ({"enabled": True, "window": "PT0H"}, "emergency.window", "must be longer than zero"),
+    ({"enabled": True, "window": "PT25H"}, "emergency.window", "must be at most PT24H"),
+    ({"enabled": "yes", "window": "PT4H"}, "emergency.enabled", "must be true or false"),
+    ({"window": "PT4H"}, "emergency.enabled", "missing"),
+    ({"enabled": True, "window": "PT4H", "reason_required": False}, "emergency.reason_required", "unknown key"),
+    ("on", "emergency", "must be a table"),
+])
+def test_an_invalid_emergency_table_names_its_place(table: Any, place: str, problem: str) -> None:
+    document = region_document()
+    document["emergency"] = table
+    with pytest.raises(CovenantError) as caught:
+        parse_covenant(document, source="t.toml")
+    assert (caught.value.source, caught.value.place) == ("t.toml", place)
+    assert problem in caught.value.problem
+
+
+def test_windows_are_hours_and_minutes() -> None:
+    import datetime as dt
+
+    from covenant import parse_window
+
+    assert parse_window("PT1H30M") == dt.timedelta(hours=1, minutes=30)
+    assert parse_window("PT45M") == dt.timedelta(minutes=45)

@@ -11,7 +11,9 @@ def test_every_v1_operation_documents_its_security_and_problems(http):
         ("/v1/clients/{client_id}/entries/{entry_id}", "get"), ("/v1/audit/events", "get"),
         ("/v1/clients", "get"), ("/v1/clients", "post"), ("/v1/clients/{client_id}", "get"),
         ("/v1/clients/{client_id}/team", "get"), ("/v1/clients/{client_id}/team", "post"),
-        ("/v1/clients/{client_id}/team/{link_id}", "get"), ("/v1/clients/{client_id}/team/{link_id}/end", "post")}
+        ("/v1/clients/{client_id}/team/{link_id}", "get"), ("/v1/clients/{client_id}/team/{link_id}/end", "post"),
+        ("/v1/clients/{client_id}/emergency-access", "post"), ("/v1/audit/emergency-accesses", "get"),
+        ("/v1/audit/emergency-accesses/{access_id}/review", "post")}
     for path, method, op in operations:
         assert op["security"] == [{"HTTPBearer": []}], (path, method)
         assert {"400", "401", "403", "422", "503"} <= set(op["responses"]), (path, method)
