@@ -56,6 +56,9 @@ class Action(enum.StrEnum):
     TOKEN_INTROSPECT = "token.introspect"
     KEYS_ROTATE = "keys.rotate"
     AUDIT_VERIFY = "audit.verify"
+    AUDIT_SEAL = "audit.seal"
+    AUDIT_CHECKPOINTS = "audit.checkpoints"
+    AUDIT_PROVE = "audit.prove"
     DEMO_SEED = "demo.seed"
     SERVICE_START = "service.start"
 
