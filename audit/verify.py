@@ -47,6 +47,7 @@ class Sealed:
 
     checkpoint: Checkpoint
     origin: str = "stored"
+    keys: Mapping[str, Ed25519PublicKey] | None = None  # the keys it verifies with, if not the common ones
 
 
 def verify_chain(conn: Connection, *, batch: int = 10_000) -> VerifyReport:
@@ -80,7 +81,7 @@ def verify_sealed(conn: Connection, sealed: Sequence[Sealed | Checkpoint], keys:
         while pending and pending[0].checkpoint.tree_size == frontier.size:
             item = pending.pop(0)
             checkpoint = item.checkpoint
-            if not checkpoint.verifies(keys):
+            if not checkpoint.verifies(keys if item.keys is None else item.keys):
                 return VerifyReport(False, frontier.size, None, f"the {item.origin} checkpoint's signature does "
                                     f"not verify (key {checkpoint.key_id})", matched, checkpoint.tree_size)
             if frontier.root() != checkpoint.root_hash:

@@ -111,7 +111,7 @@ def verify_trail(runtime: Runtime, *, witness: dict | None = None) -> VerifyRepo
         tx.record_decision(AuditAction.AUDIT_VERIFY, decision, purpose=ADMINISTRATION)
         tx.abandon("refused")
         raise tx.refuse(decision)
-    keys = dict(runtime.seal_key.keys)
+    keys = runtime.seal_key.keys
     sealed: list[Sealed] = []
     if witness is not None:
         try:
@@ -121,8 +121,7 @@ def verify_trail(runtime: Runtime, *, witness: dict | None = None) -> VerifyRepo
                       purpose=ADMINISTRATION)
             tx.abandon("refused")
             raise BadRequest(f"the witness file is not usable: {exc}") from None
-        sealed += [Sealed(checkpoint, "witness") for checkpoint in held]
-        keys.update(witness_keys)
+        sealed += [Sealed(checkpoint, "witness", witness_keys) for checkpoint in held]
     with runtime.engine.connect() as conn:
         sealed += [Sealed(checkpoint, "stored") for checkpoint in audit_seal.checkpoints(conn)]
         report = verify_sealed(conn, sealed, keys)

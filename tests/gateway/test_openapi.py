@@ -1,7 +1,6 @@
 """The OpenAPI document is the inventory of the API (OWASP API9): every route, its security, its errors."""
 
-# Public on purpose, like a key set: a signed checkpoint holds a count, a hash and a time, no personal data.
-PUBLIC = {("/v1/audit/checkpoints/latest", "get")}
+from tests.gateway.helpers import PUBLIC
 
 
 def test_every_v1_operation_documents_its_security_and_problems(http):
