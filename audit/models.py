@@ -55,4 +55,24 @@ class AuditEvent(AuditBase):
     __table_args__ = (
         Index(None, "client_pseudonym", "seq"),
         Index(None, "actor_id", "seq"),
+        Index(None, "occurred_at"),  # review by period (bench/audit_trail.py)
     )
+
+
+class AuditCheckpoint(AuditBase):
+    """A signed checkpoint: the first ``tree_size`` events have Merkle root ``root_hash`` (audit.checkpoint).
+
+    Append-only like the trail. ``frontier`` is not signed: it is the right edge of the tree
+    (audit.merkle.Frontier), kept so that the next seal reads only the events after this one; the next
+    seal trusts it only if it yields the signed ``root_hash``.
+    """
+
+    __tablename__ = "audit_checkpoint"
+
+    tree_size: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
+                                           autoincrement=False)
+    root_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+    sealed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    key_id: Mapped[str] = mapped_column(String(64))
+    signature: Mapped[bytes] = mapped_column(LargeBinary(64))
+    frontier: Mapped[list[str]] = mapped_column(JSON)

@@ -167,7 +167,7 @@ REQUIRED_SCOPE: dict[Action, str] = {
 
 _ADMINISTRATION = frozenset({
     Action.TOKEN_ISSUE, Action.KEYS_ROTATE, Action.AUDIT_VERIFY, Action.DEMO_SEED, Action.SERVICE_START,
-    Action.PARTNER_MANAGE,
+    Action.PARTNER_MANAGE, Action.AUDIT_SEAL, Action.AUDIT_CHECKPOINTS, Action.AUDIT_PROVE,
 })
 _TEAM = frozenset({Action.LINK_GRANT, Action.LINK_END})
 _TOKEN_MANAGEMENT = frozenset({Action.TOKEN_REVOKE, Action.TOKEN_INTROSPECT})

@@ -1,4 +1,4 @@
-"""The ``gateway`` command: set up the demo, serve, mint a local token, verify the trail, rotate keys.
+"""The ``gateway`` command: set up the demo, serve, mint a local token, seal and verify the trail, rotate keys.
 
 Output meant for scripts goes to standard output; logs go to standard error.
 """
@@ -100,13 +100,72 @@ def cmd_token(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_audit_verify(settings: Settings, args: argparse.Namespace) -> int:
     from gateway.operations import verify_trail
 
+    witness = None
+    if args.checkpoints:
+        try:
+            witness = json.loads(Path(args.checkpoints).read_text())
+        except OSError as exc:
+            print(f"gateway: cannot read {args.checkpoints}: {exc.strerror}", file=sys.stderr)
+            return 2
+        except ValueError:
+            print(f"gateway: {args.checkpoints} is not JSON", file=sys.stderr)
+            return 2
     runtime = _runtime(settings)
     try:
-        report = verify_trail(runtime)
+        report = verify_trail(runtime, witness=witness)
     finally:
         runtime.close()
     print(report.describe())
     return 0 if report.ok else 1
+
+
+def cmd_audit_seal(settings: Settings, args: argparse.Namespace) -> int:
+    from gateway.operations import seal_now
+
+    runtime = _runtime(settings)
+    try:
+        checkpoint = seal_now(runtime)
+    finally:
+        runtime.close()
+    if checkpoint is None:
+        print("nothing to seal: no event since the last checkpoint")
+    else:
+        print(f"sealed {checkpoint.tree_size} events: root {checkpoint.root_hash.hex()} (key {checkpoint.key_id})")
+    return 0
+
+
+def cmd_audit_checkpoints(settings: Settings, args: argparse.Namespace) -> int:
+    from gateway.operations import export_checkpoints
+
+    runtime = _runtime(settings)
+    try:
+        document = export_checkpoints(runtime)
+    finally:
+        runtime.close()
+    text = json.dumps(document, indent=2) + "\n"
+    if args.out:
+        Path(args.out).write_text(text)
+        print(f"{len(document['checkpoints'])} checkpoints written to {args.out}", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def cmd_audit_prove(settings: Settings, args: argparse.Namespace) -> int:
+    from gateway.operations import prove_event
+
+    try:
+        event_id = uuid.UUID(args.event_id)
+    except ValueError:
+        print("gateway: EVENT_ID is an audit event's id (a UUID)", file=sys.stderr)
+        return 2
+    runtime = _runtime(settings)
+    try:
+        proof = prove_event(runtime, event_id=event_id)
+    finally:
+        runtime.close()
+    print(json.dumps(proof, indent=2))
+    return 0
 
 
 def cmd_keys_rotate(settings: Settings, args: argparse.Namespace) -> int:
@@ -212,8 +271,19 @@ def build_parser() -> argparse.ArgumentParser:
     token.set_defaults(handler=cmd_token)
 
     audit = verbs.add_parser("audit", help="the audit trail").add_subparsers(dest="audit_verb", required=True)
-    audit.add_parser("verify", help="verify the hash chain; exit 1 naming the first bad event").set_defaults(
-        handler=cmd_audit_verify)
+    verify = audit.add_parser("verify", help="verify the hash chain and the signed checkpoints; exit 1 naming "
+                                             "the first bad event or checkpoint")
+    verify.add_argument("--checkpoints", metavar="FILE", default=None,
+                        help="also hold the trail against a witness's checkpoints (from gateway audit checkpoints)")
+    verify.set_defaults(handler=cmd_audit_verify)
+    audit.add_parser("seal", help="sign a checkpoint over the events since the last one").set_defaults(
+        handler=cmd_audit_seal)
+    export = audit.add_parser("checkpoints", help="the signed checkpoints and public key, as JSON for witnesses")
+    export.add_argument("--out", metavar="FILE", default=None, help="write to FILE instead of standard output")
+    export.set_defaults(handler=cmd_audit_checkpoints)
+    prove = audit.add_parser("prove", help="an inclusion proof of one event in the latest checkpoint (JSON)")
+    prove.add_argument("event_id", metavar="EVENT_ID")
+    prove.set_defaults(handler=cmd_audit_prove)
 
     keys = verbs.add_parser("keys", help="the key folder").add_subparsers(dest="keys_verb", required=True)
     keys.add_parser("rotate", help="new key-encryption key; rewrap every data key").set_defaults(

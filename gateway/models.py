@@ -1,6 +1,6 @@
 """Every table of the data database, so that the metadata (and the migrations) see them all."""
 
-from audit.models import AuditBase, AuditEvent
+from audit.models import AuditBase, AuditCheckpoint, AuditEvent
 from gateway.care.models import CareLink
 from gateway.clients.models import Client
 from gateway.db import Base
@@ -12,5 +12,6 @@ from gateway.records.models import Entry
 
 DATA_METADATA = (Base.metadata, AuditBase.metadata)
 
-__all__ = ["DATA_METADATA", "AuditEvent", "CareLink", "Client", "EmergencyAccess", "Entry", "IdempotencyRecord", "PartnerSystem", "Party",
+__all__ = ["DATA_METADATA", "AuditCheckpoint", "AuditEvent", "CareLink", "Client", "EmergencyAccess", "Entry",
+           "IdempotencyRecord", "PartnerSystem", "Party",
            "RevokedToken", "Staff", "UsedAssertion"]

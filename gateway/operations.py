@@ -9,11 +9,14 @@ from __future__ import annotations
 import secrets
 import uuid
 
-from audit import AuditAction, Outcome, VerifyReport, verify_chain
+from audit import AuditAction, Checkpoint, Outcome, Sealed, VerifyReport, verify_sealed
+from audit import seal as audit_seal
+from audit.checkpoint import checkpoints_document, public_jwk, read_checkpoints_document
 from covenant import STAFF_ROLES, Action, Resource, Role
 from covenant.scopes import scopes_for
 from gateway.access import load_staff
-from gateway.errors import BadRequest, Forbidden, GatewayError, NotFound
+from gateway.auditlog.sealing import seal_trail
+from gateway.errors import BadRequest, Conflict, Forbidden, GatewayError, NotFound
 from gateway.oauth import service as oauth_service
 from gateway.oauth.service import Registration
 from gateway.parties import service as parties_service
@@ -94,20 +97,83 @@ def rotate_keys(runtime: Runtime) -> RotationReport:
     return report
 
 
-def verify_trail(runtime: Runtime) -> VerifyReport:
-    """Recompute the audit chain; the verification itself is recorded after it."""
+def verify_trail(runtime: Runtime, *, witness: dict | None = None) -> VerifyReport:
+    """Recompute the audit chain and the Merkle root at every stored checkpoint, and at every checkpoint
+    of a witness's file (``witness``, as ``gateway audit checkpoints`` exports it); the verification
+    itself is recorded after it.
+
+    Stored checkpoints verify with the gateway's own key; a witness's checkpoints with the keys the
+    witness holds (so a replaced key in the key folder does not make a rewritten trail pass).
+    """
     tx = _administration(runtime, "audit verify")
     decision = tx.decide(Action.AUDIT_VERIFY, Resource(), purpose=ADMINISTRATION)
     if not decision.allowed:
         tx.record_decision(AuditAction.AUDIT_VERIFY, decision, purpose=ADMINISTRATION)
         tx.abandon("refused")
         raise tx.refuse(decision)
+    keys = runtime.seal_key.keys
+    sealed: list[Sealed] = []
+    if witness is not None:
+        try:
+            held, witness_keys = read_checkpoints_document(witness)
+        except ValueError as exc:
+            tx.record(AuditAction.AUDIT_VERIFY, outcome=Outcome.DENY, reason="witness_file_invalid",
+                      purpose=ADMINISTRATION)
+            tx.abandon("refused")
+            raise BadRequest(f"the witness file is not usable: {exc}") from None
+        sealed += [Sealed(checkpoint, "witness", witness_keys) for checkpoint in held]
     with runtime.engine.connect() as conn:
-        report = verify_chain(conn)
+        sealed += [Sealed(checkpoint, "stored") for checkpoint in audit_seal.checkpoints(conn)]
+        report = verify_sealed(conn, sealed, keys)
     tx.record_decision(AuditAction.AUDIT_VERIFY, decision, purpose=ADMINISTRATION,
-                       detail={"intact": report.ok, "events": report.events, "first_bad_seq": report.first_bad_seq})
+                       detail={"intact": report.ok, "events": report.events, "first_bad_seq": report.first_bad_seq,
+                               "checkpoints": report.checkpoints, "first_bad_checkpoint": report.first_bad_checkpoint,
+                               "witness": witness is not None})
     tx.commit()
     return report
+
+
+def seal_now(runtime: Runtime) -> Checkpoint | None:
+    """Seal the trail now; the attempt is on record first, so the checkpoint covers it too."""
+    tx = _administration(runtime, "audit seal")
+    _authorize(tx, Action.AUDIT_SEAL, AuditAction.AUDIT_SEAL, object_type="audit_checkpoint")
+    tx.commit()
+    try:
+        checkpoint = seal_trail(runtime, now=tx.now)
+    except audit_seal.SealRefused as exc:
+        tx.record(AuditAction.AUDIT_SEAL, outcome=Outcome.ERROR, reason="trail_broken", purpose=ADMINISTRATION,
+                  object_type="audit_checkpoint", detail={"first_bad_seq": exc.seq})
+        tx.commit()
+        raise Conflict(f"nothing sealed: the trail is broken at event {exc.seq}; run gateway audit verify") from None
+    return checkpoint
+
+
+def export_checkpoints(runtime: Runtime) -> dict:
+    """The signed checkpoints and the public key, as JSON for witnesses."""
+    tx = _administration(runtime, "audit checkpoints")
+    with runtime.engine.connect() as conn:
+        stored = audit_seal.checkpoints(conn)
+    _authorize(tx, Action.AUDIT_CHECKPOINTS, AuditAction.AUDIT_CHECKPOINTS, object_type="audit_checkpoint",
+               detail={"checkpoints": len(stored), "tree_size": stored[-1].tree_size if stored else 0})
+    tx.commit()
+    return checkpoints_document(stored, runtime.seal_key.public_key)
+
+
+def prove_event(runtime: Runtime, *, event_id: uuid.UUID) -> dict:
+    """The inclusion proof of one event in the latest checkpoint, with the public key that signed it."""
+    tx = _administration(runtime, "audit prove")
+    _authorize(tx, Action.AUDIT_PROVE, AuditAction.AUDIT_PROVE, object_type="audit_event", object_id=str(event_id))
+    try:
+        with runtime.engine.connect() as conn:
+            proof = audit_seal.prove(conn, event_id)
+    except audit_seal.NotSealed:
+        tx.abandon("not_sealed")
+        raise Conflict("the event is not sealed yet; run gateway audit seal") from None
+    if proof is None:
+        tx.abandon("not_found")
+        raise NotFound("no audit event with this id")
+    tx.commit()
+    return {**proof.as_json(), "public_key": public_jwk(runtime.seal_key.public_key)}
 
 
 def register_partner(runtime: Runtime, *, party: str, name: str, jwks=None, client_id: str | None = None,

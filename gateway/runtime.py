@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from audit import GroupCommitter
 from covenant import Covenant, load_covenant
 from gateway.clock import Clock, system_clock
+from gateway.auditlog.sealing import SealKey
 from gateway.config import Settings
 from gateway.db import Checkpointer, create_db_engine, is_sqlite, migrate
 from gateway.idempotency import IdempotencySecret
@@ -40,6 +41,7 @@ class Runtime:
     tokens: TokenService
     rate_limiter: RateLimiter
     idempotency: IdempotencySecret
+    seal_key: SealKey
     idp_keys: IdentityProviderKeys = field(default_factory=IdentityProviderKeys)
     _sessions: sessionmaker = field(repr=False, default=None)
     _checkpointer: Checkpointer | None = field(repr=False, default=None)
@@ -59,11 +61,13 @@ class Runtime:
         keys = ensure_private_folder(settings.key_folder)
         ring = KekRing(keys)
         signing = SigningKeyRing(keys)
+        seal_key = SealKey(keys)
         if prepare:
             migrate(writer_engine, "data")
             migrate(keystore_writer, "keystore")
             ring.ensure(clock())
             signing.ensure(clock())
+            seal_key.ensure()
         if not signing.path.exists():
             raise VaultError(f"no token signing keys in {keys}; run the set-up (gateway demo) or start-up first")
         vault = Vault(keystore_engine, ring, writer=keystore_writer, cache_seconds=settings.dek_cache_seconds)
@@ -83,6 +87,7 @@ class Runtime:
             rate_limiter=RateLimiter(settings.rate_limit, storage=settings.rate_limit_storage,
                                      strategy=settings.rate_limit_strategy),
             idempotency=IdempotencySecret(keys),
+            seal_key=seal_key,
             _sessions=sessionmaker(engine, expire_on_commit=False),
             _checkpointer=Checkpointer(settings.data_url).start() if is_sqlite(settings.data_url) else None,
         )

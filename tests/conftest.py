@@ -31,8 +31,8 @@ from gateway.runtime import Runtime
 POSTGRES_URL = os.environ.get("GATEWAY_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 ON_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 START = dt.datetime(2026, 11, 23, 9, 0, tzinfo=dt.UTC)
-DATA_TABLES = ("audit_event", "idempotency_record", "oauth_used_assertion", "oauth_revoked_token", "entry",
-               "emergency_access", "care_link",
+DATA_TABLES = ("audit_checkpoint", "audit_event", "idempotency_record", "oauth_used_assertion", "oauth_revoked_token",
+               "entry", "emergency_access", "care_link",
                "client", "staff", "partner_system", "party")
 ENGINES = ("sqlite", "postgresql")
 

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Query, Request, Response
 from pydantic import AwareDatetime
 
 from gateway.auditlog import service as auditlog_service
-from gateway.auditlog.schemas import AuditEventRead
+from gateway.auditlog.schemas import AuditEventRead, InclusionProofRead, LatestCheckpointRead
 from gateway.deps import Tx
 from gateway.pagination import next_link
 from gateway.schemas import problem_responses
@@ -44,3 +44,23 @@ def list_events(tx: Tx, request: Request, response: Response,
     if page.next_before is not None:
         response.headers["Link"] = next_link(request, before=page.next_before)
     return page.items
+
+
+@router.get("/events/{event_id}/proof", response_model=InclusionProofRead,
+            responses=problem_responses(400, 401, 403, 404, 409, 422, 503))
+def event_proof(event_id: uuid.UUID, tx: Tx) -> dict:
+    """The inclusion proof of one audit event in the latest signed checkpoint.
+
+    For a privacy officer of the party whose staff member acted, or of the controller (purpose
+    `oversight` or `subject_rights`); any other event is 404. 409 while no checkpoint covers the
+    event yet (the trail is sealed in batches).
+    """
+    return auditlog_service.event_proof(tx, event_id=event_id, purpose=tx.purpose)
+
+
+@router.get("/checkpoints/latest", response_model=LatestCheckpointRead, responses=problem_responses(404))
+def latest_checkpoint(request: Request, response: Response) -> dict:
+    """The newest signed checkpoint of the trail and the public key that verifies it. Public, like a
+    key set: it holds a count, a hash and a time, no personal data, so it is not audited."""
+    response.headers["Cache-Control"] = "public, max-age=60"
+    return auditlog_service.latest_checkpoint(request.app.state.runtime)

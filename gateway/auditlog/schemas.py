@@ -41,3 +41,50 @@ class AuditEventRead(BaseModel):
     @field_serializer("prev_hash", "hash")
     def _hex(self, value: bytes) -> str:
         return value.hex()
+
+
+class CheckpointRead(BaseModel):
+    """A signed checkpoint: the first ``tree_size`` events of the trail have Merkle root ``root_hash``
+    (RFC 9162 tree over the events' chain hashes); the Ed25519 ``signature`` (base64) covers the
+    checkpoint note (see ``audit.checkpoint``)."""
+
+    tree_size: int
+    root_hash: str
+    sealed_at: str
+    key_id: str
+    signature: str
+
+
+class PublicKeyRead(BaseModel):
+    """The gateway's checkpoint-signing key, as a JWK (RFC 8037)."""
+
+    kty: str
+    crv: str
+    x: str
+    kid: str
+    use: str
+    alg: str
+
+
+class LatestCheckpointRead(BaseModel):
+    checkpoint: CheckpointRead
+    public_key: PublicKeyRead
+
+
+class InclusionProofRead(BaseModel):
+    """That the event (chain hash ``event_hash``) is leaf ``leaf_index`` of the checkpoint's tree.
+
+    Verify: ``event_hash == SHA-256(prev_hash || canonical(event))`` for the event as read from
+    ``/v1/audit/events``; the RFC 9162 section 2.1.3.2 algorithm over ``audit_path`` from
+    ``SHA-256(0x00 || event_hash)`` gives the checkpoint's ``root_hash``; the signature verifies with
+    ``public_key``.
+    """
+
+    event_id: str
+    seq: int
+    leaf_index: int
+    event_hash: str
+    prev_hash: str
+    audit_path: list[str]
+    checkpoint: CheckpointRead
+    public_key: PublicKeyRead

@@ -11,15 +11,25 @@ from sqlalchemy import select
 
 from audit import AuditAction, AuditEvent, Outcome
 from audit import query as audit_query
+from audit import seal as audit_seal
+from audit.checkpoint import public_jwk
 from covenant import Action, Decision, Resource
 from gateway.clients.models import Client
-from gateway.errors import BadRequest, Forbidden, NotFound
+from gateway.errors import BadRequest, Conflict, Forbidden, NotFound
 from gateway.transaction import Transaction
 
 # What counts as looking at a client's file, for the volume review: reading entries, listing them,
 # reading the client's summary or care team.
 CLIENT_READS = (AuditAction.RECORD_READ, AuditAction.RECORD_LIST, AuditAction.CLIENT_READ, AuditAction.TEAM_READ)
 EXPORT_MAX = 10_000
+
+
+class NotSealedYet(Conflict):
+    slug = "not-sealed-yet"
+    title = "Not sealed yet"
+
+    def __init__(self) -> None:
+        super().__init__("the event is not covered by a checkpoint yet; ask again after the next seal")
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,3 +175,41 @@ def unusual_readers(tx: Transaction, *, purpose: str, occurred_from: dt.datetime
                                "from": occurred_from.isoformat(), "until": occurred_until.isoformat(),
                                "scope": "all" if scope.controller else "own_party"})
     return readers
+
+
+def event_proof(tx: Transaction, *, event_id: uuid.UUID, purpose: str) -> dict:
+    """The inclusion proof of one event, for a privacy officer of the party whose staff acted, or of the
+    controller (who oversees the whole trail, art. 7). An event the caller may not see is not found."""
+    actor = tx.identify()
+    decision = tx.decide(Action.AUDIT_READ, Resource(), purpose=purpose)
+    if not decision.allowed:
+        tx.record_decision(AuditAction.AUDIT_PROVE, decision, purpose=purpose, object_type="audit_event",
+                           object_id=str(event_id))
+        raise tx.refuse(decision)
+    event = tx.connection.execute(select(AuditEvent.actor_party, AuditEvent.client_pseudonym)
+                                  .where(AuditEvent.id == event_id)).first()
+    controller = actor.subject.party == tx.covenant.controller
+    if event is None or not (controller or (event.actor_party is not None
+                                            and event.actor_party == actor.subject.party)):
+        tx.record(AuditAction.AUDIT_PROVE, outcome=Outcome.DENY, reason="event_not_visible", purpose=purpose,
+                  object_type="audit_event", object_id=str(event_id))
+        raise NotFound("no audit event with this id that you may see")
+    try:
+        proof = audit_seal.prove(tx.connection, event_id)
+    except audit_seal.NotSealed:
+        tx.record_decision(AuditAction.AUDIT_PROVE, decision, purpose=purpose, client_pseudonym=event.client_pseudonym,
+                           object_type="audit_event", object_id=str(event_id), detail={"sealed": False})
+        raise NotSealedYet() from None
+    tx.record_decision(AuditAction.AUDIT_PROVE, decision, purpose=purpose, client_pseudonym=event.client_pseudonym,
+                       object_type="audit_event", object_id=str(event_id),
+                       detail={"tree_size": proof.checkpoint.tree_size})
+    return {**proof.as_json(), "public_key": public_jwk(tx.runtime.seal_key.public_key)}
+
+
+def latest_checkpoint(runtime) -> dict:
+    """The newest signed checkpoint and the key that signed it; public, no personal data."""
+    with runtime.engine.connect() as conn:
+        checkpoint = audit_seal.latest_checkpoint(conn)
+    if checkpoint is None:
+        raise NotFound("the trail has not been sealed yet")
+    return {"checkpoint": checkpoint.as_json(), "public_key": public_jwk(runtime.seal_key.public_key)}

@@ -1,7 +1,7 @@
 """Break-the-glass: the emergency_access table.
 
 Revision ID: 0005btg
-Revises: 0003oauth
+Revises: 0004seal
 Create Date: 2026-11-23
 
 What it does to data: creates one empty table, ``emergency_access``, for the windows in which staff
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0005btg"
-down_revision = "0003oauth"
+down_revision = "0004seal"
 branch_labels = None
 depends_on = None
 

@@ -27,6 +27,7 @@ def without_append_only_guard(engine: Engine):
     if engine.dialect.name == "postgresql":
         conn.execute(text("SET session_replication_role = replica"))
     else:
-        conn.execute(text("DROP TRIGGER IF EXISTS audit_event_append_only_UPDATE"))
-        conn.execute(text("DROP TRIGGER IF EXISTS audit_event_append_only_DELETE"))
+        for table in ("audit_event", "audit_checkpoint"):
+            conn.execute(text(f"DROP TRIGGER IF EXISTS {table}_append_only_UPDATE"))
+            conn.execute(text(f"DROP TRIGGER IF EXISTS {table}_append_only_DELETE"))
     return conn

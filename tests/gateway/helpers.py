@@ -11,6 +11,11 @@ from gateway.tokens import LOCAL_CLIENT_ID
 from covenant.scopes import scopes_for
 
 
+# The v1 operations that are public on purpose, like a key set: no token, no purpose, no rate to count.
+# A signed checkpoint holds a count, a hash and a time, no personal data.
+PUBLIC = {("/v1/audit/checkpoints/latest", "get")}
+
+
 def token(runtime, staff_id, *, scopes=None, ttl: int = 3600) -> str:
     with runtime.engine.connect() as conn:
         staff = load_staff(conn, uuid.UUID(str(staff_id)))
