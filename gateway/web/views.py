@@ -37,6 +37,7 @@ from gateway.auditlog import service as auditlog_service
 from gateway.auditlog.schemas import AuditEventRead
 from gateway.auditlog.service import EventFilter
 from gateway.deps import access_point
+from gateway.emergency import service as emergency_service
 from gateway.errors import BadRequest, GatewayError, NotFound, Unauthenticated
 from gateway.parties.models import Staff
 from gateway.runtime import Runtime
@@ -56,7 +57,7 @@ _CSV_FIELDS = ("seq", "id", "occurred_at", "action", "outcome", "reason", "actor
 # The pages in the navigation, in order: (route name, label). A page built elsewhere (the review of
 # break-the-glass access, for one) joins the UI by adding itself here.
 NAVIGATION: list[tuple[str, str]] = [("ui_events", "Search the trail"), ("ui_denied", "Denied attempts"),
-                                     ("ui_volume", "Unusual volume")]
+                                     ("ui_volume", "Unusual volume"), ("ui_emergency", "Break-the-glass review")]
 CONTENT_SECURITY_POLICY = ("default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
                            "frame-ancestors 'none'; base-uri 'none'")
 
@@ -417,3 +418,44 @@ def export_csv(request: Request) -> Response:
 @router.get("/export.json", name="ui_export_json")
 def export_json(request: Request) -> Response:
     return _export(request, "json")
+
+
+# ----- break-the-glass review -----------------------------------------------------------------------
+
+
+@router.get("/emergency", name="ui_emergency")
+def emergency(request: Request) -> Response:
+    """Break-the-glass windows waiting for review, oldest first, with the reason given for each."""
+
+    def work(tx: Transaction, session: UiSession) -> dict[str, Any]:
+        page = emergency_service.list_emergencies(tx, purpose=OVERSIGHT, pending=True,
+                                                  limit=emergency_service.MAX_PAGE)
+        return {"windows": page.items, "more": page.next_cursor is not None,
+                "outcomes": [str(outcome) for outcome in emergency_service.OUTCOMES],
+                "reviewed": request.query_params.get("reviewed") == "1"}
+
+    return _page(request, work, "emergency.html")
+
+
+@router.post("/emergency/{access_id}/review", name="ui_emergency_review")
+def emergency_review(request: Request, access_id: uuid.UUID,
+                     outcome: Annotated[str, Form(max_length=20)] = "",
+                     note: Annotated[str, Form(max_length=emergency_service.MAX_NOTE)] = "",
+                     csrf_token: Annotated[str, Form(max_length=100)] = "") -> Response:
+    """Record a privacy officer's finding on one window (justified or not, with a note)."""
+    ui = _ui(request)
+    session, _ = ui.sessions.read(request, ui.runtime.clock())
+    if session is not None and session.staff_id is not None and not session.csrf_matches(csrf_token):
+        tx = _transaction(request, Actor.staff_member(uuid.UUID(session.staff_id), SOURCE_SYSTEM))
+        try:
+            return _csrf_refused(request, tx, session)
+        finally:
+            tx.close()
+
+    def work(tx: Transaction, session: UiSession) -> Response:
+        if outcome not in [str(value) for value in emergency_service.OUTCOMES] or not note.strip():
+            raise BadRequest("choose justified or unjustified and write a note")
+        emergency_service.review_emergency(tx, access_id, purpose=OVERSIGHT, outcome=outcome, note=note.strip())
+        return RedirectResponse(f"{request.url_for('ui_emergency')}?reviewed=1", status_code=303)
+
+    return _page(request, work)

@@ -10,11 +10,13 @@ from __future__ import annotations
 import csv
 import io
 import os
+import uuid
 from pathlib import Path
 
 import pytest
 
 from audit import AuditAction, Outcome
+from gateway.emergency.models import EmergencyAccess
 from tests.conftest import ON_CI
 from tests.gateway.helpers import auth, last_event, token
 
@@ -126,3 +128,44 @@ def test_a_form_without_its_csrf_token_is_refused(runtime, demo, server, page):
     page.get_by_role("button", name="Sign in").click()
     assert page.get_by_role("heading", level=1).inner_text() == "Form refused (403)"
     assert last_event(runtime, action=AuditAction.REQUEST_REJECTED).reason == "csrf_invalid"
+
+
+def test_a_privacy_officer_records_a_break_the_glass_review(runtime, demo, server, http, page):
+    police = token(runtime, demo.staff["police_officer"])
+    opened = http.post(f"/v1/clients/{demo.clients[0]}/emergency-access", headers=auth(police, "nuisance_reduction"),
+                       json={"reason": "found unconscious at the station, need the care contacts"})
+    assert opened.status_code == 201, opened.text
+
+    sign_in(page, server, "demo.privacy_officer")
+    page.get_by_role("link", name="Break-the-glass review").click()
+    waiting = page.get_by_role("table", name="Windows waiting for review")
+    row = waiting.get_by_role("row").filter(has_text=demo.staff["police_officer"])
+    assert "found unconscious at the station" in row.inner_text()
+    row.get_by_label("justified", exact=True).check()
+    row.get_by_label("Note").fill("Confirmed with the shift leader; the emergency was real.")
+    row.get_by_role("button", name="Record review").click()
+
+    assert page.get_by_text("Review recorded.").is_visible()
+    assert "No windows waiting for review." in page.get_by_role("table", name="Windows waiting for review").inner_text()
+    event = last_event(runtime, action=AuditAction.EMERGENCY_REVIEW)
+    assert (event.outcome, event.actor_id, event.object_id, event.detail) == (
+        Outcome.PERMIT, demo.staff["privacy_officer"], opened.json()["id"], {"outcome": "justified"})
+    assert "shift leader" not in str(event.detail)
+
+
+def test_a_review_without_its_csrf_token_is_refused(runtime, demo, server, http, page):
+    police = token(runtime, demo.staff["police_officer"])
+    opened = http.post(f"/v1/clients/{demo.clients[0]}/emergency-access", headers=auth(police, "nuisance_reduction"),
+                       json={"reason": "found unconscious at the station, need the care contacts"})
+    assert opened.status_code == 201
+    sign_in(page, server, "demo.privacy_officer")
+    page.goto(f"{server.url}/ui/emergency")
+    row = page.get_by_role("table", name="Windows waiting for review").get_by_role("row").filter(
+        has_text=demo.staff["police_officer"])
+    row.locator("input[name=csrf_token]").evaluate("field => field.remove()")
+    row.get_by_label("unjustified").check()
+    row.get_by_label("Note").fill("x")
+    row.get_by_role("button", name="Record review").click()
+    assert page.get_by_role("heading", level=1).inner_text() == "Form refused (403)"
+    with runtime.session() as session:
+        assert session.get(EmergencyAccess, uuid.UUID(opened.json()["id"])).reviewed_at is None
