@@ -31,7 +31,11 @@ from typing import Any, Callable
 from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
 from audit import AuditAction, EventDraft, GroupCommitter, Outcome, UnitOfWork, verify_chain
+from audit import seal as audit_seal
+from audit.verify import verify_sealed
 from audit import query as audit_query
 from bench.common import POSTGRES_URL, write_json
 from bench.read_path import postgres_reachable
@@ -88,6 +92,15 @@ def appends_and_verification(url: str, options: Options, log=print) -> dict[str,
         started = time.perf_counter()
         report = verify_chain(conn)
         verify_seconds = time.perf_counter() - started
+    # Sealing: one signed checkpoint over everything appended, then the trail checked against it.
+    key = Ed25519PrivateKey.generate()
+    started = time.perf_counter()
+    checkpoint = audit_seal.seal(reader, writer, key, now=dt.datetime.now(dt.UTC))
+    seal_seconds = time.perf_counter() - started
+    with reader.connect() as conn:
+        started = time.perf_counter()
+        sealed_report = verify_sealed(conn, [checkpoint], {checkpoint.key_id: key.public_key()})
+        sealed_seconds = time.perf_counter() - started
     reader.dispose()
     writer.dispose()
     result = {"appended": appended, "threads": options.threads, "seconds": round(elapsed, 2),
@@ -97,10 +110,15 @@ def appends_and_verification(url: str, options: Options, log=print) -> dict[str,
               "verify_seconds": round(verify_seconds, 2)}
     counted = result["verified_events"] or appended
     result["verify_events_per_s"] = round(counted / verify_seconds) if verify_seconds else None
+    result.update(seal_seconds=round(seal_seconds, 2), seal_events_per_s=round(checkpoint.tree_size / seal_seconds),
+                  verify_sealed_ok=sealed_report.ok, verify_sealed_events_per_s=round(sealed_report.events / sealed_seconds))
     log(f"  appends: {appended:,} events from {options.threads} threads in {elapsed:.1f} s = "
         f"{result['events_per_s']:,} events/s (commit p50 {result['commit_p50_ms']} ms, p99 {result['commit_p99_ms']} ms)")
     log(f"  verify: {counted:,} events in {verify_seconds:.2f} s = {result['verify_events_per_s']:,} events/s "
         f"({'intact' if report.ok else 'BROKEN'})")
+    log(f"  seal: a signed checkpoint over {checkpoint.tree_size:,} events in {seal_seconds:.2f} s = "
+        f"{result['seal_events_per_s']:,} events/s; verify against it: {result['verify_sealed_events_per_s']:,} "
+        f"events/s ({'intact' if sealed_report.ok else 'BROKEN'})")
     return result
 
 
