@@ -15,6 +15,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any, Callable
 
+import structlog
 from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
@@ -23,10 +24,13 @@ from audit.events import failed
 from covenant import STAFF_ROLES, Action, Context, Decision, Resource, Role, Subject, decide
 from gateway.access import (AccessFacts, StaffFacts, TokenStanding, load_facts, load_staff, load_system,
                             load_system_facts)
-from gateway.errors import AuditUnavailableError, GatewayError, Unauthenticated
+from gateway.errors import AuditUnavailableError, GatewayError, RecordIntegrityError, Unauthenticated
 from gateway.refusals import refusal
 from gateway.runtime import Runtime
 from gateway.tokens import LOCAL_CLIENT_ID
+from gateway.vault import VaultError
+
+log = structlog.get_logger(__name__)
 
 EMERGENCY = "emergency:"  # the prefix of an authority resting on a break-the-glass window
 
@@ -240,6 +244,17 @@ class Transaction:
         decision = self.decide(action, resource, purpose=purpose)
         self.record_decision(audit_action, decision, purpose=purpose, **event)
         return decision
+
+    def decrypt(self, client_id: uuid.UUID, key_version: int, associated: bytes, sealed: bytes, *,
+                what: str, object_id: uuid.UUID) -> bytes:
+        """Decrypt something sealed with the client's key where it was found. A ciphertext that does
+        not open there (moved, relabelled, its key gone) is an integrity failure: logged by id,
+        answered 500 ``record-integrity``, and nothing of it returned."""
+        try:
+            return self.runtime.vault.decrypt(client_id, key_version, associated, sealed)
+        except VaultError as exc:
+            log.error(f"{what}_undecryptable", **{f"{what}_id": str(object_id)}, problem=str(exc))
+            raise RecordIntegrityError() from None
 
     def refuse(self, decision: Decision) -> GatewayError:
         """The answer to a refused decision (see :mod:`gateway.refusals`)."""

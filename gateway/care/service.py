@@ -17,10 +17,10 @@ from sqlalchemy import insert, or_, select, update
 from audit import AuditAction, Outcome
 from covenant import Action, Role
 from gateway.care.models import CareLink
-from gateway.errors import Conflict, InvalidContent, NotFound, RecordIntegrityError
+from gateway.errors import Conflict, InvalidContent, NotFound
 from gateway.parties.models import Staff
 from gateway.transaction import Transaction
-from gateway.vault import VaultError, aad
+from gateway.vault import aad
 
 log = structlog.get_logger(__name__)
 
@@ -75,12 +75,8 @@ def _seal_reason(tx: Transaction, client_id: uuid.UUID, link_id: uuid.UUID, labe
 
 
 def _open_reason(tx: Transaction, link: CareLink, label: str, sealed: bytes) -> str:
-    try:
-        return tx.runtime.vault.decrypt(link.client_id, link.key_version, _link_aad(link.client_id, link.id, label),
-                                        sealed).decode()
-    except VaultError as exc:
-        log.error("care_link_undecryptable", link_id=str(link.id), problem=str(exc))
-        raise RecordIntegrityError() from None
+    return tx.decrypt(link.client_id, link.key_version, _link_aad(link.client_id, link.id, label), sealed,
+                      what="care_link", object_id=link.id).decode()
 
 
 def _active(link: CareLink, now: dt.datetime) -> bool:

@@ -20,11 +20,11 @@ from audit import AuditAction
 from covenant import Action, Resource
 from gateway.clients.models import Client
 from gateway.emergency.models import EmergencyAccess, ReviewOutcome
-from gateway.errors import Conflict, NotFound, RecordIntegrityError
+from gateway.errors import Conflict, NotFound
 from gateway.pagination import decode_cursor, encode_cursor
 from gateway.parties.models import Staff
 from gateway.transaction import Transaction
-from gateway.vault import VaultError, aad
+from gateway.vault import aad
 
 log = structlog.get_logger(__name__)
 
@@ -74,12 +74,8 @@ def _seal(tx: Transaction, client_id: uuid.UUID, access_id: uuid.UUID, label: st
 
 
 def _open(tx: Transaction, row: EmergencyAccess, label: str, sealed: bytes) -> str:
-    try:
-        return tx.runtime.vault.decrypt(row.client_id, row.key_version, _aad(row.client_id, row.id, label),
-                                        sealed).decode()
-    except VaultError as exc:
-        log.error("emergency_access_undecryptable", emergency_access_id=str(row.id), problem=str(exc))
-        raise RecordIntegrityError() from None
+    return tx.decrypt(row.client_id, row.key_version, _aad(row.client_id, row.id, label), sealed,
+                      what="emergency_access", object_id=row.id).decode()
 
 
 def open_emergency(tx: Transaction, client_id: uuid.UUID, *, purpose: str, reason: str) -> Opened:

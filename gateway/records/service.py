@@ -9,19 +9,16 @@ from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any, Mapping
 
-import structlog
 from sqlalchemy import and_, case, insert, or_, select, update
 
 from audit import AuditAction, Outcome
 from covenant import Action, check_content
 from gateway.clients.models import Client
-from gateway.errors import InvalidContent, RecordIntegrityError
+from gateway.errors import InvalidContent
 from gateway.pagination import decode_cursor, encode_cursor
 from gateway.records.models import Entry
 from gateway.transaction import Transaction
-from gateway.vault import VaultError, aad
-
-log = structlog.get_logger(__name__)
+from gateway.vault import aad
 
 MAX_PAGE = 100
 
@@ -118,12 +115,8 @@ def write_entry(tx: Transaction, client_id: uuid.UUID, *, purpose: str, kind: st
 
 
 def _view(tx: Transaction, entry: Entry) -> EntryView:
-    try:
-        plaintext = tx.runtime.vault.decrypt(entry.client_id, entry.key_version, _entry_aad(entry),
-                                             entry.ciphertext)
-    except VaultError as exc:
-        log.error("entry_undecryptable", entry_id=str(entry.id), problem=str(exc))
-        raise RecordIntegrityError() from None
+    plaintext = tx.decrypt(entry.client_id, entry.key_version, _entry_aad(entry), entry.ciphertext,
+                           what="entry", object_id=entry.id)
     payload = json.loads(plaintext)
     return EntryView(id=entry.id, client_id=entry.client_id, kind=entry.kind, category=entry.category,
                      source_party=entry.source_party_id, source_reference=payload["source_reference"],
