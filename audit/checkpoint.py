@@ -177,3 +177,51 @@ class InclusionProof:
                    event_hash=bytes.fromhex(document["event_hash"]), prev_hash=bytes.fromhex(document["prev_hash"]),
                    audit_path=tuple(bytes.fromhex(h) for h in document["audit_path"]),
                    checkpoint=Checkpoint.from_json(document["checkpoint"]))
+
+
+@dataclass(frozen=True, slots=True)
+class ConsistencyProof:
+    """That checkpoint ``second`` extends checkpoint ``first`` unchanged (RFC 9162 section 2.1.4):
+    the first ``first.tree_size`` events under ``second`` are the ones ``first`` sealed.
+
+    Hashes only: no event, so anyone may hold it. A witness does not take ``first`` from the proof on
+    trust; it checks the proof against the checkpoint it holds (:func:`verify_extension`).
+    """
+
+    first: Checkpoint
+    second: Checkpoint
+    proof: tuple[bytes, ...]
+
+    def verifies(self, keys: Mapping[str, Ed25519PublicKey]) -> bool:
+        """Both checkpoints signed by one of ``keys``, and the proof leads from the first root to the second."""
+        return (self.first.verifies(keys) and self.second.verifies(keys)
+                and merkle.verify_consistency(self.first.tree_size, self.second.tree_size, self.first.root_hash,
+                                              self.second.root_hash, self.proof))
+
+    def as_json(self) -> dict[str, Any]:
+        return {"first": self.first.as_json(), "second": self.second.as_json(),
+                "proof": [h.hex() for h in self.proof]}
+
+    @classmethod
+    def from_json(cls, document: Mapping[str, Any]) -> "ConsistencyProof":
+        """Raises ``ValueError`` on a malformed document."""
+        try:
+            return cls(first=Checkpoint.from_json(document["first"]), second=Checkpoint.from_json(document["second"]),
+                       proof=tuple(bytes.fromhex(h) for h in document["proof"]))
+        except (KeyError, TypeError) as exc:
+            raise ValueError(f"malformed consistency proof: {exc}") from None
+
+
+def verify_extension(held: Checkpoint, proof: ConsistencyProof, keys: Mapping[str, Ed25519PublicKey]) -> bool:
+    """A witness's check that the trail it was shown at ``held`` has only grown since.
+
+    ``held`` is the checkpoint the witness kept (from ``gateway audit checkpoints`` or
+    ``/v1/audit/checkpoints/latest``), ``proof`` what ``gateway audit consistency`` or
+    ``/v1/audit/checkpoints/consistency`` gave for ``held``'s size and a later one, ``keys`` the public
+    keys the witness trusts (not the key a proof document carries). True when the proof starts at the
+    very root the witness holds, both checkpoints are signed, and the later tree extends the held one.
+    False means the gateway now shows a trail whose first ``held.tree_size`` events differ from what
+    was sealed (rewritten, truncated, forked), or a proof that is not one.
+    """
+    return (held.tree_size == proof.first.tree_size and held.root_hash == proof.first.root_hash
+            and held.verifies(keys) and proof.verifies(keys))

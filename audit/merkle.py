@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from typing import Sequence
+from typing import Iterable, Sequence
 
 EMPTY_ROOT = hashlib.sha256(b"").digest()
 
@@ -94,6 +94,49 @@ def _subproof(m: int, leaves: Sequence[bytes], complete: bool) -> list[bytes]:
     if m <= k:
         return _subproof(m, leaves[:k], complete) + [_root_of_hashes(leaves[k:])]
     return _subproof(m - k, leaves[k:], False) + [_root_of_hashes(leaves[:k])]
+
+
+def _proof_ranges(m: int, lo: int, hi: int, complete: bool) -> list[tuple[int, int]]:
+    """The leaf ranges whose roots make PROOF(m, D[lo:hi]), in the proof's order (as :func:`_subproof`)."""
+    n = hi - lo
+    if m == n:
+        return [] if complete else [(lo, hi)]
+    k = _split(n)
+    if m <= k:
+        return _proof_ranges(m, lo, lo + k, complete) + [(lo + k, hi)]
+    return _proof_ranges(m - k, lo + k, hi, False) + [(lo, lo + k)]
+
+
+def consistency_proof_after(old: "Frontier", new_size: int, later: Iterable[bytes]) -> list[bytes]:
+    """PROOF(m, D[n]) from the old tree's frontier and the leaf data after it, without the leaves before.
+
+    Every node of the proof lies either wholly inside the old tree, and is then one of the perfect
+    subtrees its frontier keeps, or wholly after it; so ``later`` (leaves ``m`` to ``n - 1``, in order,
+    consumed as a stream) is all that is read. Equal to :func:`consistency_proof` when ``old`` is the
+    frontier of the same leaves (tested).
+    """
+    m = old.size
+    if not 0 < m <= new_size:
+        raise ValueError("old tree size must be between 1 and the tree's size")
+    kept, start = {}, 0
+    for height, node in zip((b for b in range(m.bit_length() - 1, -1, -1) if m >> b & 1), old.hashes):
+        kept[(start, start + (1 << height))] = node
+        start += 1 << height
+    ranges = _proof_ranges(m, 0, new_size, True)
+    after = sorted(r for r in ranges if r not in kept)
+    if [lo for lo, _ in after] != ([m] + [hi for _, hi in after[:-1]] if after else []):
+        raise AssertionError("the proof's nodes after the old tree do not tile it")  # cannot happen
+    roots, leaves, index = {}, iter(later), m
+    for lo, hi in after:
+        subtree = Frontier()
+        for _ in range(hi - lo):
+            data = next(leaves, None)
+            if data is None:
+                raise ValueError(f"leaf {index} is missing")
+            subtree.append(data)
+            index += 1
+        roots[(lo, hi)] = subtree.root()
+    return [kept.get(r) or roots[r] for r in ranges]
 
 
 def verify_inclusion(data: bytes, index: int, size: int, proof: Sequence[bytes], expected_root: bytes) -> bool:

@@ -55,7 +55,7 @@ class AuditEvent(AuditBase):
     __table_args__ = (
         Index(None, "client_pseudonym", "seq"),
         Index(None, "actor_id", "seq"),
-        Index(None, "occurred_at"),  # review by period (bench/audit_trail.py)
+        Index(None, "occurred_at", "seq"),  # review by period, newest first (audit.query, bench/audit_trail.py)
     )
 
 

@@ -17,13 +17,15 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from typing import Iterator
+
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import Connection, Engine, bindparam, insert, select, text
 from sqlalchemy.exc import IntegrityError
 
 from audit import merkle
 from audit.chain import GENESIS, link
-from audit.checkpoint import Checkpoint, InclusionProof, key_id
+from audit.checkpoint import Checkpoint, ConsistencyProof, InclusionProof, key_id
 from audit.models import AuditCheckpoint, AuditEvent
 
 _EVENTS = AuditEvent.__table__
@@ -60,6 +62,20 @@ def checkpoints(conn: Connection) -> list[Checkpoint]:
 
 def latest_checkpoint(conn: Connection) -> Checkpoint | None:
     row = conn.execute(_LATEST).first()
+    return _checkpoint(row) if row else None
+
+
+def unsealed(conn: Connection) -> int:
+    """How many events were appended after the last checkpoint (two key look-ups, no scan)."""
+    head = conn.execute(select(_EVENTS.c.seq).order_by(_EVENTS.c.seq.desc()).limit(1)).scalar() or 0
+    sealed = conn.execute(select(_CHECKPOINTS.c.tree_size).order_by(_CHECKPOINTS.c.tree_size.desc())
+                          .limit(1)).scalar() or 0
+    return max(head - sealed, 0)
+
+
+def checkpoint_of_size(conn: Connection, tree_size: int) -> Checkpoint | None:
+    """The stored checkpoint over the first ``tree_size`` events, if there is one."""
+    row = conn.execute(select(_CHECKPOINTS).where(_CHECKPOINTS.c.tree_size == tree_size)).first()
     return _checkpoint(row) if row else None
 
 
@@ -154,3 +170,46 @@ def consistency(conn: Connection, old: Checkpoint, new: Checkpoint) -> list[byte
         return []
     return merkle.consistency_proof(_leaves(conn, new.tree_size), old.tree_size)
 
+
+def prove_consistency(conn: Connection, first_size: int, second_size: int, *,
+                      batch: int = 10_000) -> ConsistencyProof | None:
+    """The consistency proof between the stored checkpoints of ``first_size`` and ``second_size`` events
+    (``first_size <= second_size``); ``None`` when either is not the size of a stored checkpoint.
+
+    Built as sealing builds on: from the first checkpoint's stored frontier (used only if it gives that
+    checkpoint's signed root) and the chain hashes of the events after it, streamed in pages
+    (:func:`audit.merkle.consistency_proof_after`), so it reads ``second_size - first_size`` events,
+    not the whole trail (:func:`consistency` does). Events after the first checkpoint changed since
+    the second was signed make a proof that does not verify; a change to events before it is not this
+    proof's to show (the signed checkpoints are consistent), it is ``verify``'s and an inclusion proof's.
+    """
+    if not 0 < first_size <= second_size:
+        raise ValueError("the first checkpoint's size is at least 1 and at most the second's")
+    rows = {row.tree_size: row for row in conn.execute(
+        select(_CHECKPOINTS).where(_CHECKPOINTS.c.tree_size.in_({first_size, second_size})))}
+    if first_size not in rows or second_size not in rows:
+        return None
+    first, second = _checkpoint(rows[first_size]), _checkpoint(rows[second_size])
+    frontier = merkle.Frontier.from_json(first.tree_size, rows[first_size].frontier)
+    if frontier.root() != first.root_hash:
+        raise SealRefused(first.tree_size, "the checkpoint's stored frontier does not give its signed root")
+    try:
+        proof = merkle.consistency_proof_after(frontier, second.tree_size,
+                                               _hashes(conn, first.tree_size, second.tree_size, batch))
+    except ValueError:
+        raise SealRefused(first.tree_size + 1, "an event the later checkpoint sealed is missing") from None
+    return ConsistencyProof(first=first, second=second, proof=tuple(proof))
+
+
+def _hashes(conn: Connection, after: int, upto: int, batch: int) -> Iterator[bytes]:
+    """The chain hashes of events ``after + 1`` to ``upto``, in pages of positions; stops at a gap
+    (positions are unique, so a page holds every position of its span or has a gap)."""
+    start = after + 1
+    while start <= upto:
+        stop = min(upto, start + batch - 1)
+        page = conn.execute(select(_EVENTS.c.hash).where(_EVENTS.c.seq >= start, _EVENTS.c.seq <= stop)
+                            .order_by(_EVENTS.c.seq)).scalars().all()
+        if len(page) != stop - start + 1:
+            return
+        yield from page
+        start = stop + 1

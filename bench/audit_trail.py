@@ -2,9 +2,12 @@
 large trail.
 
     python -m bench audit [--appends 20000] [--threads 8] [--events 10000000] [--engines sqlite,postgresql]
+                          [--scale-schema NAME] [--appends-baseline REVISION]
 
 1. **Appends**: the gateway's group committer (:class:`audit.GroupCommitter`) on a fresh trail, with
    ``--threads`` threads each committing units of one event and waiting for durability, as requests do.
+   With ``--appends-baseline REVISION`` (e.g. ``0006when``) first on a trail migrated only to that
+   revision, then at head, in the same run: what a change to the trail's indexes costs the appends.
 2. **Verification**: :func:`audit.verify_chain` over the trail just written (events/s).
 3. **Review queries at scale** (PostgreSQL): ``--events`` rows generated server-side in the
    ``audit_event`` table (pseudonyms, actors, parties, actions, outcomes and moments spread as in a
@@ -39,7 +42,8 @@ from audit.verify import verify_sealed
 from audit import query as audit_query
 from bench.common import POSTGRES_URL, write_json
 from bench.read_path import postgres_reachable
-from gateway.db import create_db_engine, migrate
+from alembic import command
+from gateway.db import alembic_config, create_db_engine, migrate
 
 PAGE = 100
 
@@ -51,6 +55,7 @@ class Options:
     threads: int = 8
     events: int = 10_000_000
     scale_schema: str | None = None  # keep the generated trail in this schema and reuse it next time
+    appends_baseline: str | None = None  # also measure appends at this earlier revision of the data branch
 
 
 def _draft(number: int) -> EventDraft:
@@ -60,9 +65,20 @@ def _draft(number: int) -> EventDraft:
                       object_type="entry", object_id=str(number), purpose="wellbeing", access_point="bench")
 
 
-def appends_and_verification(url: str, options: Options, log=print) -> dict[str, Any]:
+def _migrate_to(engine, revision: str) -> None:
+    config = alembic_config()
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        config.attributes["database"] = "data"
+        command.upgrade(config, revision)
+
+
+def appends_and_verification(url: str, options: Options, log=print, *, revision: str | None = None) -> dict[str, Any]:
     writer = create_db_engine(url, writer=True, pool_size=2)
-    migrate(writer, "data")
+    if revision is None:
+        migrate(writer, "data")
+    else:
+        _migrate_to(writer, revision)
     committer = GroupCommitter(writer)
     per_thread = options.appends // options.threads
     latencies: list[float] = []
@@ -103,7 +119,7 @@ def appends_and_verification(url: str, options: Options, log=print) -> dict[str,
         sealed_seconds = time.perf_counter() - started
     reader.dispose()
     writer.dispose()
-    result = {"appended": appended, "threads": options.threads, "seconds": round(elapsed, 2),
+    result = {"revision": revision or "head", "appended": appended, "threads": options.threads, "seconds": round(elapsed, 2),
               "events_per_s": round(appended / elapsed), "commit_p50_ms": round(latencies[len(latencies) // 2] * 1e3, 2),
               "commit_p99_ms": round(latencies[int(len(latencies) * 0.99)] * 1e3, 2),
               "verified": report.ok, "verified_events": report.events,
@@ -112,7 +128,7 @@ def appends_and_verification(url: str, options: Options, log=print) -> dict[str,
     result["verify_events_per_s"] = round(counted / verify_seconds) if verify_seconds else None
     result.update(seal_seconds=round(seal_seconds, 2), seal_events_per_s=round(checkpoint.tree_size / seal_seconds),
                   verify_sealed_ok=sealed_report.ok, verify_sealed_events_per_s=round(sealed_report.events / sealed_seconds))
-    log(f"  appends: {appended:,} events from {options.threads} threads in {elapsed:.1f} s = "
+    log(f"  appends ({result['revision']}): {appended:,} events from {options.threads} threads in {elapsed:.1f} s = "
         f"{result['events_per_s']:,} events/s (commit p50 {result['commit_p50_ms']} ms, p99 {result['commit_p99_ms']} ms)")
     log(f"  verify: {counted:,} events in {verify_seconds:.2f} s = {result['verify_events_per_s']:,} events/s "
         f"({'intact' if report.ok else 'BROKEN'})")
@@ -178,6 +194,12 @@ def queries_at_scale(url: str, options: Options, log=print) -> dict[str, Any]:
 
     accepted = set(inspect.signature(audit_query.events).parameters)
     middle = options.events // 2
+    month = {"occurred_from": dt.datetime(2023, 6, 1, tzinfo=dt.UTC),
+             "occurred_until": dt.datetime(2023, 7, 1, tzinfo=dt.UTC)}
+    reader = create_db_engine(url)
+    with Session(reader) as session:
+        first = audit_query.events(session, limit=PAGE, **month)
+    period_next = first[-1].seq if first else None  # where the period's second page starts
     cases: dict[str, dict[str, Any]] = {
         "newest page, no filter": {},
         "one client (pseudonym)": {"client_pseudonym": "CL-01234"},
@@ -190,14 +212,16 @@ def queries_at_scale(url: str, options: Options, log=print) -> dict[str, Any]:
     optional = {
         "denied attempts": {"outcome": "deny"},
         "one action, denied": {"action": "record.write", "outcome": "deny"},
-        "a period two years back": {"occurred_from": dt.datetime(2023, 6, 1, tzinfo=dt.UTC),
-                                    "occurred_until": dt.datetime(2023, 7, 1, tzinfo=dt.UTC)},
+        "a period two years back": month,
+        "a period two years back, next page": {**month, "before_seq": period_next},
+        "a period two years back, one party": {**month, "actor_party": "ggz-rivierland"},
+        "a year, one staff member": {"actor_id": "staff-1234", "occurred_from": dt.datetime(2023, 1, 1, tzinfo=dt.UTC),
+                                     "occurred_until": dt.datetime(2024, 1, 1, tzinfo=dt.UTC)},
         "denied, one party, a period": {"outcome": "deny", "actor_party": "politie-eenheid-demo",
                                         "occurred_from": dt.datetime(2024, 1, 1, tzinfo=dt.UTC),
                                         "occurred_until": dt.datetime(2024, 3, 1, tzinfo=dt.UTC)},
     }
     cases.update({name: kwargs for name, kwargs in optional.items() if set(kwargs) <= accepted})
-    reader = create_db_engine(url)
     results = {}
     with Session(reader) as session:
         for name, kwargs in cases.items():
@@ -231,12 +255,18 @@ def main(options: Options | None = None, log=print) -> dict[str, Any]:
         admin = create_engine(base, isolation_level="AUTOCOMMIT")
         schemas = [f"gw_bench_audit_{secrets.token_hex(3)}_appends",
                    options.scale_schema or f"gw_bench_audit_{secrets.token_hex(3)}_scale"]
+        if options.appends_baseline:
+            schemas.append(f"gw_bench_audit_{secrets.token_hex(3)}_baseline")
         with admin.connect() as conn:
             for schema in schemas:
                 conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
         try:
             urls = [f"{base}?options=-csearch_path%3D{schema}" for schema in schemas]
-            result = {"appends": appends_and_verification(urls[0], options, log)}
+            result = {}
+            if options.appends_baseline:
+                result["appends_baseline"] = appends_and_verification(urls[2], options, log,
+                                                                      revision=options.appends_baseline)
+            result["appends"] = appends_and_verification(urls[0], options, log)
             if options.events:
                 result["queries"] = queries_at_scale(urls[1], options, log)
             out["postgresql"] = result

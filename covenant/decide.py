@@ -35,6 +35,19 @@ The rules, in the order they are applied:
      list the clients they are linked to (the list itself is restricted, not the decision).
    * the care team (changing it): a field director, or the client's own client manager (the one
      recorded for the client, not anyone holding the role), while linked.
+   * clients' rights requests (art. 11-14: recording, reading, handling, deciding): only the client's
+     own client manager (the one recorded for the client, Instrument 2), while linked; also after an
+     objection has stopped processing, since the request itself must still be handled. The queue
+     of requests: client managers (the list itself is restricted to their own clients).
+   * shielded entries (art. 13, a granted correction "shield"): hidden from everyone but the client's
+     own client manager; to anyone else the entry does not exist.
+   * notifications of corrections (GDPR art. 19): staff and systems of a covenant party fetch their
+     own party's.
+   * the statistics decision (art. 9.4-9.5: keep a de-identified extract after the term): the
+     controller decides (art. 7), and the controller's duties are carried out by its coordination
+     point, so a field director of the controller's party (the party the covenant names as
+     controller), for a client that exists. Field directors of other parties and every other role
+     are refused (``not_controller``, ``role_required``).
    * the gateway's administration: only the local administrator (beheerder, art. 3), who is no staff
      member of a party, and never by token.
 """
@@ -73,6 +86,8 @@ class Reason(enum.StrEnum):
     NOT_DEMO_MODE = "not_demo_mode"
     NOT_CLIENT_MANAGER = "not_client_manager"
     SCOPE_NOT_ALLOWED = "scope_not_allowed"
+    ENTRY_SHIELDED = "entry_shielded"
+    NOT_CONTROLLER = "not_controller"
 
 
 # The facts are NamedTuples: immutable like frozen dataclasses, and several times cheaper to build,
@@ -126,6 +141,7 @@ class Resource(NamedTuple):
 
     ``client`` None for a client action means: no such client. ``link`` is the subject's latest
     care-team link to the client, if any; ``emergency`` their latest break-the-glass window on it.
+    ``shielded``: the entry has been shielded after a correction request (art. 13).
     """
 
     client: ClientFacts | None = None
@@ -133,6 +149,7 @@ class Resource(NamedTuple):
     entry_found: bool = True
     link: LinkFacts | None = None
     emergency: EmergencyFacts | None = None
+    shielded: bool = False
 
 
 class Context(NamedTuple):
@@ -163,22 +180,38 @@ REQUIRED_SCOPE: dict[Action, str] = {
     Action.EVENT_RECORD: "events:write",
     Action.EMERGENCY_OPEN: "records:read",
     Action.EMERGENCY_REVIEW: "audit:read",
+    Action.REQUEST_RECORD: "requests:handle",
+    Action.REQUEST_READ: "requests:handle",
+    Action.REQUEST_LIST: "requests:handle",
+    Action.REQUEST_HANDLE: "requests:handle",
+    Action.REQUEST_DECIDE: "requests:handle",
+    Action.NOTIFICATION_READ: "notifications:read",
+    Action.NOTICE_READ: "requests:handle",
+    Action.RETENTION_HOLD: "requests:handle",
+    Action.STATISTICS_DECIDE: "team:manage",
 }
 
 _ADMINISTRATION = frozenset({
     Action.TOKEN_ISSUE, Action.KEYS_ROTATE, Action.AUDIT_VERIFY, Action.DEMO_SEED, Action.SERVICE_START,
     Action.PARTNER_MANAGE, Action.AUDIT_SEAL, Action.AUDIT_CHECKPOINTS, Action.AUDIT_PROVE,
+    Action.JOB_RUN, Action.JOB_LIST, Action.STAFF_MANAGE,
 })
 _TEAM = frozenset({Action.LINK_GRANT, Action.LINK_END})
 _TOKEN_MANAGEMENT = frozenset({Action.TOKEN_REVOKE, Action.TOKEN_INTROSPECT})
 _CLIENT_READS = frozenset({Action.CLIENT_READ, Action.TEAM_READ})
+_REQUESTS = frozenset({Action.REQUEST_RECORD, Action.REQUEST_READ, Action.REQUEST_HANDLE, Action.REQUEST_DECIDE})
+# What a partner system acting on its own may do: report events, fetch its party's notifications.
+_SYSTEM_ACTIONS = frozenset({Action.EVENT_RECORD, Action.NOTIFICATION_READ})
 _REGISTRARS = frozenset({Role.CLIENT_MANAGER, Role.FIELD_DIRECTOR})
 _DENIALS = {reason: Decision(False, reason) for reason in Reason if reason is not Reason.PERMITTED}
 _AS_ADMINISTRATOR = Decision(True, Reason.PERMITTED, "role:administrator")
 _AS_PRIVACY_OFFICER = Decision(True, Reason.PERMITTED, "role:privacy_officer")
 _AS_FIELD_DIRECTOR = Decision(True, Reason.PERMITTED, "role:field_director")
 _AS_CLIENT_MANAGER = Decision(True, Reason.PERMITTED, "role:client_manager")
+_AS_CONTROLLER = Decision(True, Reason.PERMITTED, "controller:field_director")
 _BY_OWN_LINKS = Decision(True, Reason.PERMITTED, "care_links:own")
+_OWN_NOTICES = Decision(True, Reason.PERMITTED, "notices:own")
+_NOTICE_ROLES = frozenset({Role.CLIENT_MANAGER, Role.PRIVACY_OFFICER, Role.FIELD_DIRECTOR})
 
 
 def decide(subject: Subject, action: Action, resource: Resource, context: Context) -> Decision:
@@ -201,7 +234,7 @@ def decide(subject: Subject, action: Action, resource: Resource, context: Contex
         return _DENIALS[Reason.PURPOSE_NOT_FOR_ACTION]
     if purpose.roles and purpose.roles.isdisjoint(subject.roles):
         return _DENIALS[Reason.ROLE_NOT_FOR_PURPOSE]
-    if Role.SYSTEM in subject.roles and action is not Action.EVENT_RECORD:
+    if Role.SYSTEM in subject.roles and action not in _SYSTEM_ACTIONS:
         # Instrument 2e: only linked officials see a file; a partner system alone only reports events.
         return _DENIALS[Reason.ROLE_REQUIRED]
 
@@ -229,6 +262,27 @@ def decide(subject: Subject, action: Action, resource: Resource, context: Contex
         return _decide_team(subject, resource, context)
     if action is Action.EVENT_RECORD:
         return _decide_event(subject, resource, context)
+    if action in _REQUESTS:
+        return _decide_request(subject, resource, context)
+    if action is Action.REQUEST_LIST:
+        return _AS_CLIENT_MANAGER if Role.CLIENT_MANAGER in subject.roles else _DENIALS[Reason.ROLE_REQUIRED]
+    if action is Action.NOTICE_READ:
+        # Art. 13-14: the deadline notices addressed to the staff member; nobody reads another's. They
+        # are addressed to client managers (reminders, escalations), privacy officers (escalations) and,
+        # art. 9.3-9.5, the controller's field directors (a client's retention term ending).
+        if context.covenant.kind_of_party.get(subject.party) is None:
+            return _DENIALS[Reason.PARTY_UNKNOWN]
+        if not subject.roles & _NOTICE_ROLES:
+            return _DENIALS[Reason.ROLE_REQUIRED]
+        return _OWN_NOTICES
+    if action is Action.RETENTION_HOLD:
+        return _decide_hold(subject, resource, context)
+    if action is Action.STATISTICS_DECIDE:
+        return _decide_statistics(subject, resource, context)
+    if action is Action.NOTIFICATION_READ:
+        if context.covenant.kind_of_party.get(subject.party) is None:
+            return _DENIALS[Reason.PARTY_UNKNOWN]
+        return _permit_by_party(subject.party)
     if action in _ADMINISTRATION:
         if Role.ADMINISTRATOR not in subject.roles or subject.id is not None:
             return _DENIALS[Reason.ROLE_REQUIRED]
@@ -236,6 +290,20 @@ def decide(subject: Subject, action: Action, resource: Resource, context: Contex
             return _DENIALS[Reason.NOT_DEMO_MODE]
         return _AS_ADMINISTRATOR
     return _DENIALS[Reason.ROLE_REQUIRED]
+
+
+def _decide_hold(subject: Subject, resource: Resource, context: Context) -> Decision:
+    """Art. 9.3 with art. 7: placing, releasing and reading a legal hold on a client's file is for the
+    controller's privacy officers. A hold sets aside the destruction the controller owes under art. 9.3
+    (for a request or objection still to be answered, a dispute, an order), so it is the controller's
+    call, taken by those who answer for the clients' rights and already receive the escalations of
+    their requests; not a field director's, who keeps the register but decides nothing about keeping
+    data, nor a client manager's, who handles the requests but does not keep data past its term."""
+    if Role.PRIVACY_OFFICER not in subject.roles or subject.party != context.covenant.controller:
+        return _DENIALS[Reason.ROLE_REQUIRED]
+    if resource.client is None:
+        return _DENIALS[Reason.CLIENT_UNKNOWN]
+    return _AS_PRIVACY_OFFICER
 
 
 def _link_state(link: LinkFacts | None, now: dt.datetime) -> Reason:
@@ -268,6 +336,8 @@ def _decide_record(subject: Subject, read: bool, resource: Resource, context: Co
         return _DENIALS[Reason.PROCESSING_STOPPED]
     if not resource.entry_found:
         return _DENIALS[Reason.ENTRY_UNKNOWN]
+    if resource.shielded and (subject.id is None or subject.id != client.manager):
+        return _DENIALS[Reason.ENTRY_SHIELDED]  # art. 13: shielded from all but the client's client manager
     category = resource.category
     if category not in context.covenant.categories:
         return _DENIALS[Reason.CATEGORY_UNKNOWN]
@@ -410,6 +480,45 @@ def _decide_team(subject: Subject, resource: Resource, context: Context) -> Deci
     if subject.id is None or subject.id != client.manager:
         return _DENIALS[Reason.NOT_CLIENT_MANAGER]
     return _permit_by_link(resource.link.id)
+
+
+def _decide_request(subject: Subject, resource: Resource, context: Context) -> Decision:
+    """Art. 11-14, Instrument 2: the client manager handles the client's requests on behalf of the
+    controller; that is the client's own client manager (the one recorded for the client), while
+    linked, not anyone holding the role.
+
+    Processing stopped by a justified objection (art. 14) does not stop this: what the request
+    itself needs goes on (deciding it, reversing it, closing it). The link is checked before who
+    manages the client, as for the care team: the unlinked hear "not linked" about any client.
+    """
+    if Role.CLIENT_MANAGER not in subject.roles:
+        return _DENIALS[Reason.ROLE_REQUIRED]
+    if context.covenant.kind_of_party.get(subject.party) is None:
+        return _DENIALS[Reason.PARTY_UNKNOWN]
+    client = resource.client
+    if client is None:
+        return _DENIALS[Reason.CLIENT_UNKNOWN]
+    link_state = _link_state(resource.link, context.now)
+    if link_state is not Reason.PERMITTED:
+        return _DENIALS[link_state]
+    if subject.id is None or subject.id != client.manager:
+        return _DENIALS[Reason.NOT_CLIENT_MANAGER]
+    return _permit_by_link(resource.link.id)
+
+
+def _decide_statistics(subject: Subject, resource: Resource, context: Context) -> Decision:
+    """Art. 9.4-9.5: keeping data longer, for statistics only and stripped of identity, is "decided by
+    the controller before the term ends". The controller is the party the covenant names (art. 7); its
+    duties are done by the coordination point, whose staff are the field directors. So: a field director
+    of the controller's party. (That the term has not ended is the service's check: it is a fact about
+    the moment, answered 409, not a question of who.)"""
+    if Role.FIELD_DIRECTOR not in subject.roles:
+        return _DENIALS[Reason.ROLE_REQUIRED]
+    if subject.party != context.covenant.controller:
+        return _DENIALS[Reason.NOT_CONTROLLER]
+    if resource.client is None:
+        return _DENIALS[Reason.CLIENT_UNKNOWN]
+    return _AS_CONTROLLER
 
 
 def keeps_client_register(subject: Subject) -> bool:

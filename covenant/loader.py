@@ -21,6 +21,8 @@ from typing import Any, Mapping
 from covenant.model import (
     CORE_CATEGORIES,
     CRIMINAL,
+    DEFAULT_STATISTICS_K,
+    GDPR_ACCESS_TERM,
     Action,
     Category,
     Code,
@@ -46,6 +48,7 @@ _WINDOW = re.compile(r"PT(?:(?P<hours>[0-9]+)H)?(?:(?P<minutes>[0-9]+)M)?", re.A
 # A break-the-glass window is short by nature: it covers an emergency, not the care that follows it
 # (that needs a care-team link, Instrument 2e).
 MAX_EMERGENCY_WINDOW = dt.timedelta(hours=24)
+MAX_STATISTICS_K = 1000
 _DOCUMENT_NAME = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9_.-]*\.toml", re.ASCII)
 _TOP_LEVEL = (
     "covenant",
@@ -61,6 +64,7 @@ _TOP_LEVEL = (
     "emergency",
 )
 _MAX_EXTENDS_DEPTH = 4
+_TERMS = ("access", "correction_decision", "correction_execution", "objection_decision")
 
 
 class CovenantError(ValueError):
@@ -267,14 +271,11 @@ class _Parser:
                 roles=frozenset(roles[r] for r in self.codes(table, "roles", place, roles, "role", default=[])),
             )
 
-        terms_table = self.table(self.doc.get("terms"), "terms")
-        self.check_keys(terms_table, "terms", ("access", "correction_decision", "correction_execution",
-                                               "objection_decision"))
-        terms = Terms(**{key: self.duration(terms_table, key, "terms")
-                         for key in ("access", "correction_decision", "correction_execution", "objection_decision")})
+        terms = self.terms(self.table(self.doc.get("terms"), "terms"))
         retention_table = self.table(self.doc.get("retention"), "retention")
-        self.check_keys(retention_table, "retention", ("after_last_contact",))
-        retention = Retention(after_last_contact=self.duration(retention_table, "after_last_contact", "retention"))
+        self.check_keys(retention_table, "retention", ("after_last_contact", "statistics_k"))
+        retention = Retention(after_last_contact=self.duration(retention_table, "after_last_contact", "retention"),
+                              statistics_k=self.statistics_k(retention_table))
 
         grounds = self.code_list("confidentiality_grounds")
         domains = self.code_list("life_domains")
@@ -301,6 +302,29 @@ class _Parser:
             emergency=emergency,
             digest=_digest(self.doc),
         )
+
+    def statistics_k(self, table: Mapping[str, Any]) -> int:
+        """``[retention] statistics_k`` (art. 9.4-9.5): the smallest group a kept extract row stands for.
+
+        At least 2 (a group of one is the client), at most ``MAX_STATISTICS_K`` (beyond it nothing
+        would ever be kept); the default when absent is ``DEFAULT_STATISTICS_K``."""
+        value = table.get("statistics_k", DEFAULT_STATISTICS_K)
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise self.fail("retention.statistics_k", "must be a whole number")
+        if not 2 <= value <= MAX_STATISTICS_K:
+            raise self.fail("retention.statistics_k", f"must be at least 2 and at most {MAX_STATISTICS_K}: "
+                                                      "a group of one is the client")
+        return value
+
+    def terms(self, table: Mapping[str, Any]) -> Terms:
+        """``[terms]`` (art. 12-14): the four terms, and whether the Algemene termijnenwet extends them.
+
+        ``access`` may be left out: it is then GDPR art. 12(3)'s one month. The others are the covenant's own.
+        """
+        self.check_keys(table, "terms", _TERMS + ("algemene_termijnenwet",))
+        durations = {key: self.duration(table, key, "terms") for key in _TERMS if key != "access" or key in table}
+        return Terms(**{"access": GDPR_ACCESS_TERM, **durations},
+                     algemene_termijnenwet=self.flag(table, "algemene_termijnenwet", "terms", default=False))
 
     def emergency(self, table: Mapping[str, Any]) -> Emergency:
         """``[emergency]``: break-the-glass, off unless the document switches it on."""

@@ -6,6 +6,7 @@ A covenant document (see ``policies/``) is loaded into these objects by
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 import enum
 from dataclasses import dataclass, field
@@ -64,6 +65,18 @@ class Action(enum.StrEnum):
     SERVICE_START = "service.start"
     EMERGENCY_OPEN = "emergency.open"
     EMERGENCY_REVIEW = "emergency.review"
+    JOB_RUN = "job.run"
+    JOB_LIST = "job.list"
+    STAFF_MANAGE = "staff.manage"
+    REQUEST_RECORD = "request.record"
+    REQUEST_READ = "request.read"
+    REQUEST_LIST = "request.list"
+    REQUEST_HANDLE = "request.handle"
+    REQUEST_DECIDE = "request.decide"
+    NOTIFICATION_READ = "notification.read"
+    NOTICE_READ = "notice.read"
+    RETENTION_HOLD = "retention.hold"
+    STATISTICS_DECIDE = "statistics.decide"
 
 
 class Right(enum.StrEnum):
@@ -139,22 +152,63 @@ class Duration:
         parts = [f"{n}{unit}" for n, unit in ((self.years, "Y"), (self.months, "M"), (self.days, "D")) if n]
         return "P" + "".join(parts or ["0D"])
 
+    def after(self, start: dt.date) -> dt.date:
+        """The day this duration after ``start``: years and months first, by the calendar, then days.
+
+        A month ends on the same day number in the month it lands in, or on that month's last day when
+        it has no such day: 31 January + P1M is 28 February (29 in a leap year), 31 March + P1M is
+        30 April. Days are counted after that, so P1M14D from 31 January is 14 March (or 13 March).
+        "One month" is a calendar month from the day, not thirty days (GDPR art. 12(3) counts in months;
+        Regulation 1182/71 art. 3(2)(c) ends a month-term on the same date, or the month's last day).
+        """
+        month_index = start.month - 1 + self.months + 12 * self.years
+        year, month = start.year + month_index // 12, month_index % 12 + 1
+        day = min(start.day, calendar.monthrange(year, month)[1])
+        return dt.date(year, month, day) + dt.timedelta(days=self.days)
+
+
+# GDPR art. 12(3): information on action taken on a request "without undue delay and in any event within one
+# month of receipt"; the access term when a covenant states none.
+GDPR_ACCESS_TERM = Duration(months=1)
+
 
 @dataclass(frozen=True, slots=True)
 class Terms:
-    """The subject-rights terms (art. 12-14)."""
+    """The subject-rights terms (art. 12-14).
+
+    ``algemene_termijnenwet``: whether the Dutch Algemene termijnenwet extends these terms (a term ending
+    on a Saturday, Sunday or generally recognised holiday ends on the next day that is none of those).
+    The Atw binds terms set by Dutch statute, not those of a covenant or an EU regulation, so it applies
+    only when the covenant adopts it; off unless the document says so.
+    """
 
     access: Duration
     correction_decision: Duration
     correction_execution: Duration
     objection_decision: Duration
+    algemene_termijnenwet: bool = False
+
+
+# Art. 9.4-9.5: a de-identified extract is kept only for groups of at least this many clients
+# (k-anonymity over the extract's quasi-identifiers) when a covenant states no ``statistics_k``.
+DEFAULT_STATISTICS_K = 5
 
 
 @dataclass(frozen=True, slots=True)
 class Retention:
-    """Art. 9.3: destroy at the latest this long after the client's last contact with any party."""
+    """Art. 9.3: destroy at the latest this long after the client's last contact with any party.
+
+    Art. 9.4-9.5: what the controller keeps longer for statistics is stripped of identity; ``statistics_k``
+    is the smallest group of clients a row of the kept extract may stand for.
+    """
 
     after_last_contact: Duration
+    statistics_k: int = DEFAULT_STATISTICS_K
+
+    def ends_on(self, registered_on: dt.date, last_contact_on: dt.date | None) -> dt.date:
+        """Art. 9.3: the day the client's term ends: ``after_last_contact`` after the last contact, or
+        after the registration for a client with no contact reported (the file was made then)."""
+        return self.after_last_contact.after(last_contact_on or registered_on)
 
 
 @dataclass(frozen=True, slots=True)

@@ -54,7 +54,7 @@ _LATEST_EMERGENCY = (select(_latest_emergency.c.id)
                      .scalar_subquery())
 
 _ENTRY_COLUMNS = ("id", "kind", "category", "source_party_id", "confidentiality_ground", "purpose", "ciphertext",
-                  "key_version", "created_by", "created_at")
+                  "key_version", "created_by", "created_at", "shielded_at")
 
 # What the bearer token's own standing is now, read with the staff member: whether it was revoked,
 # and whether the partner system it was issued to is still switched on (None: not a partner system).
@@ -148,6 +148,7 @@ class EntryRow:
     key_version: int
     created_by: uuid.UUID
     created_at: dt.datetime
+    shielded_at: dt.datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,7 +164,8 @@ class AccessFacts:
     def resource(self, category: str | None = None, *, entry_expected: bool = False) -> Resource:
         return Resource(client=self.client, category=category,
                         entry_found=self.entry is not None or not entry_expected, link=self.link,
-                        emergency=self.emergency)
+                        emergency=self.emergency,
+                        shielded=self.entry is not None and self.entry.shielded_at is not None)
 
 
 def _staff_facts(row) -> StaffFacts:
@@ -184,7 +186,9 @@ def load_system(conn: Connection, system_id: str, *, token_id: str | None) -> Sy
 
 def _client_facts(row, staff: StaffFacts, entry: "EntryRow | None" = None,
                   emergency: EmergencyFacts | None = None) -> "AccessFacts":
-    if row.id is None:
+    if row.id is None or row.status == ClientStatus.PURGING:
+        # A client the purge has begun to destroy is, to every decision, already gone (art. 9): nothing
+        # of it is read or written while its key and rows go, even when a purge was killed half-way.
         return AccessFacts(staff=staff, client=None, pseudonym=None, informed=False, link=None, entry=None)
     return AccessFacts(
         staff=staff,

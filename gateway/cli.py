@@ -1,4 +1,5 @@
-"""The ``gateway`` command: set up the demo, serve, mint a local token, seal and verify the trail, rotate keys.
+"""The ``gateway`` command: set up the demo, serve, mint a local token, seal and verify the trail, rotate keys,
+run the scheduled jobs.
 
 Output meant for scripts goes to standard output; logs go to standard error.
 """
@@ -6,6 +7,7 @@ Output meant for scripts goes to standard output; logs go to standard error.
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import ipaddress
 import json
 import os
@@ -34,11 +36,8 @@ def _runtime(settings: Settings) -> Runtime:
 def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
     from gateway.demo import seed_demo
 
-    runtime = _runtime(settings)
-    try:
+    with _runtime(settings) as runtime:
         ids = seed_demo(runtime)
-    finally:
-        runtime.close()
     if args.json:
         print(json.dumps(ids.as_json(), indent=2))
     else:
@@ -48,6 +47,34 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
         print(f"  demo client      {ids.clients[0]}")
         print("Mint a token with: gateway token --staff <id>")
     return 0
+
+
+def _day(value: str) -> dt.date:
+    """``--today``: an ISO date (argparse answers exit 2 with this message otherwise)."""
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--today is not a date YYYY-MM-DD: {value!r}") from None
+
+
+def _at_least_one(value: str) -> int:
+    if not value.isdigit() or int(value) < 1:
+        raise argparse.ArgumentTypeError("--batch-size must be at least 1")
+    return int(value)
+
+
+def _unfinished(run, *, held: str, failed: str, done: bool = True) -> int | None:
+    """A job run by hand that did not happen (another instance holds its lease) or failed: say so on
+    standard error and answer exit 1; ``None`` when it ran."""
+    from gateway.jobs.service import ERROR, HELD
+
+    if run.outcome == HELD:
+        print(f"gateway: {held}", file=sys.stderr)
+        return 1
+    if run.outcome == ERROR or not done:
+        print(f"gateway: {failed}; see the log and the trail (job.run, outcome error)", file=sys.stderr)
+        return 1
+    return None
 
 
 def _loopback(host: str) -> bool:
@@ -70,13 +97,22 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
               "set GATEWAY_MODE=production to listen elsewhere", file=sys.stderr)
         return 2
     runtime = _runtime(settings)
-    start_service(runtime)
-    log.info("serving", host=host, port=port, covenant=runtime.covenant.label)
+    scheduler = None
     try:
+        start_service(runtime)
+        if settings.scheduler:
+            from gateway.jobs.scheduler import start_scheduler
+
+            scheduler = start_scheduler(runtime)
+        log.info("serving", host=host, port=port, covenant=runtime.covenant.label, scheduler=settings.scheduler)
         # One process: on SQLite exactly one process may write the audit trail (see DESIGN.md).
         uvicorn.run(create_app(runtime), host=host, port=port, log_config=None, access_log=False,
                     server_header=False)
     finally:
+        if scheduler is not None:
+            from gateway.jobs.scheduler import stop_scheduler
+
+            stop_scheduler(scheduler)
         runtime.close()
     return 0
 
@@ -89,11 +125,8 @@ def cmd_token(settings: Settings, args: argparse.Namespace) -> int:
     except ValueError:
         print("gateway: --staff takes a staff member's id (a UUID)", file=sys.stderr)
         return 2
-    runtime = _runtime(settings)
-    try:
+    with _runtime(settings) as runtime:
         print(issue_token(runtime, staff_id=staff_id, ttl_seconds=args.ttl))
-    finally:
-        runtime.close()
     return 0
 
 
@@ -110,11 +143,8 @@ def cmd_audit_verify(settings: Settings, args: argparse.Namespace) -> int:
         except ValueError:
             print(f"gateway: {args.checkpoints} is not JSON", file=sys.stderr)
             return 2
-    runtime = _runtime(settings)
-    try:
+    with _runtime(settings) as runtime:
         report = verify_trail(runtime, witness=witness)
-    finally:
-        runtime.close()
     print(report.describe())
     return 0 if report.ok else 1
 
@@ -122,11 +152,8 @@ def cmd_audit_verify(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_audit_seal(settings: Settings, args: argparse.Namespace) -> int:
     from gateway.operations import seal_now
 
-    runtime = _runtime(settings)
-    try:
+    with _runtime(settings) as runtime:
         checkpoint = seal_now(runtime)
-    finally:
-        runtime.close()
     if checkpoint is None:
         print("nothing to seal: no event since the last checkpoint")
     else:
@@ -137,11 +164,8 @@ def cmd_audit_seal(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_audit_checkpoints(settings: Settings, args: argparse.Namespace) -> int:
     from gateway.operations import export_checkpoints
 
-    runtime = _runtime(settings)
-    try:
+    with _runtime(settings) as runtime:
         document = export_checkpoints(runtime)
-    finally:
-        runtime.close()
     text = json.dumps(document, indent=2) + "\n"
     if args.out:
         Path(args.out).write_text(text)
@@ -159,11 +183,17 @@ def cmd_audit_prove(settings: Settings, args: argparse.Namespace) -> int:
     except ValueError:
         print("gateway: EVENT_ID is an audit event's id (a UUID)", file=sys.stderr)
         return 2
-    runtime = _runtime(settings)
-    try:
+    with _runtime(settings) as runtime:
         proof = prove_event(runtime, event_id=event_id)
-    finally:
-        runtime.close()
+    print(json.dumps(proof, indent=2))
+    return 0
+
+
+def cmd_audit_consistency(settings: Settings, args: argparse.Namespace) -> int:
+    from gateway.operations import prove_consistency
+
+    with _runtime(settings) as runtime:
+        proof = prove_consistency(runtime, first=args.first_size, second=args.second_size)
     print(json.dumps(proof, indent=2))
     return 0
 
@@ -171,11 +201,8 @@ def cmd_audit_prove(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_keys_rotate(settings: Settings, args: argparse.Namespace) -> int:
     from gateway.operations import rotate_keys
 
-    runtime = _runtime(settings)
-    try:
+    with _runtime(settings) as runtime:
         report = rotate_keys(runtime)
-    finally:
-        runtime.close()
     print(f"new key-encryption key {report.new_kek}: {report.rewrapped} data keys rewrapped, "
           f"{len(report.destroyed)} old key-encryption key(s) destroyed")
     return 0
@@ -184,11 +211,8 @@ def cmd_keys_rotate(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_keys_rotate_signing(settings: Settings, args: argparse.Namespace) -> int:
     from gateway.operations import rotate_signing_keys
 
-    runtime = _runtime(settings)
-    try:
+    with _runtime(settings) as runtime:
         kid, destroyed = rotate_signing_keys(runtime)
-    finally:
-        runtime.close()
     print(f"new token-signing key {kid}; the previous one verifies for a day more; "
           f"{len(destroyed)} key(s) past that destroyed")
     return 0
@@ -204,12 +228,9 @@ def cmd_partners_add(settings: Settings, args: argparse.Namespace) -> int:
         except OSError as exc:
             print(f"gateway: cannot read {args.jwks}: {exc.strerror}", file=sys.stderr)
             return 2
-    runtime = _runtime(settings)
-    try:
+    with _runtime(settings) as runtime:
         registration = register_partner(runtime, party=args.party, name=args.name, jwks=jwks,
                                         client_id=args.client_id, scopes=args.scopes.split() if args.scopes else None)
-    finally:
-        runtime.close()
     result = {"client_id": registration.client_id, "party": registration.party,
               "token_endpoint_auth_method": registration.auth_method, "scopes": registration.scopes}
     if registration.secret:
@@ -226,11 +247,8 @@ def cmd_partners_add(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_partners_list(settings: Settings, args: argparse.Namespace) -> int:
     from gateway.operations import list_partners
 
-    runtime = _runtime(settings)
-    try:
+    with _runtime(settings) as runtime:
         rows = list_partners(runtime)
-    finally:
-        runtime.close()
     if args.json:
         print(json.dumps(rows, indent=2))
     else:
@@ -243,12 +261,89 @@ def cmd_partners_list(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_partners_deactivate(settings: Settings, args: argparse.Namespace) -> int:
     from gateway.operations import deactivate_partner
 
-    runtime = _runtime(settings)
-    try:
+    with _runtime(settings) as runtime:
         deactivate_partner(runtime, client_id=args.client_id)
-    finally:
-        runtime.close()
     print(f"{args.client_id} switched off; its tokens are refused from now on")
+    return 0
+
+
+def cmd_staff_email(settings: Settings, args: argparse.Namespace) -> int:
+    from gateway.operations import set_staff_email
+
+    if (args.address is None) == (not args.clear):
+        print("gateway: give an ADDRESS, or --clear to remove the staff member's address", file=sys.stderr)
+        return 2
+    with _runtime(settings) as runtime:
+        staff_id = set_staff_email(runtime, staff=args.staff, address=None if args.clear else args.address)
+    print(f"staff member {staff_id}: deadline notices " + ("are not mailed" if args.clear else "are mailed there"))
+    return 0
+
+
+def cmd_jobs_list(settings: Settings, args: argparse.Namespace) -> int:
+    from gateway.jobs.service import list_jobs
+
+    with _runtime(settings) as runtime:
+        rows = list_jobs(runtime)
+    if args.json:
+        print(json.dumps(rows, indent=2))
+    else:
+        for row in rows:
+            last = (f"last started {row['last_started']}, {row['last_outcome'] or 'running'}"
+                    if row["last_started"] else "never run")
+            held = f"; held by {row['held_by']} until {row['held_until']}" if row["held_by"] else ""
+            print(f"{row['name']:24} {row['schedule']:20} {last}{held}")
+    return 0
+
+
+def cmd_jobs_run(settings: Settings, args: argparse.Namespace) -> int:
+    from gateway.jobs.service import find_job, run_job
+
+    with _runtime(settings) as runtime:
+        run = run_job(runtime, find_job(args.name), manual=True)
+    counts = ", ".join(f"{name} {count}" for name, count in run.counts.items()) or "nothing to do"
+    if (code := _unfinished(run, held=f"{run.job} not run: another instance holds its lease",
+                            failed=f"{run.job} failed")) is not None:
+        return code
+    print(f"{run.job}: {run.outcome} ({counts})")
+    return 0
+
+
+def cmd_deadlines(settings: Settings, args: argparse.Namespace) -> int:
+    from gateway.jobs.service import run_job
+    from gateway.rights.jobs import deadlines_job
+
+    with _runtime(settings) as runtime:
+        run = run_job(runtime, deadlines_job(args.today), manual=True)
+    counts = ", ".join(f"{name} {count}" for name, count in run.counts.items() if count) or "nothing to do"
+    held = "deadlines not run: another instance is running the pass (it holds the lease)"
+    if (code := _unfinished(run, held=held, failed="the deadlines pass failed")) is not None:
+        return code
+    print(f"deadlines: {run.outcome} ({counts})")
+    return 0
+
+
+def cmd_purge(settings: Settings, args: argparse.Namespace) -> int:
+    from gateway.jobs.service import run_job
+    from gateway.retention.jobs import purge_job
+
+    reports = []
+    with _runtime(settings) as runtime:
+        run = run_job(runtime, purge_job(today=args.today, dry_run=args.dry_run, batch_size=args.batch_size,
+                                         sink=reports.append), manual=True)
+    if (code := _unfinished(run, held="purge not run: another instance is running it (it holds the lease)",
+                            failed="the purge failed", done=bool(reports))) is not None:
+        return code
+    report = reports[0]
+    if args.dry_run:
+        for pseudonym in report.pseudonyms:
+            print(pseudonym)
+        print(f"dry run as of {report.today.isoformat()}: {report.clients_destroyed} client(s) would be destroyed "
+              f"({report.entries_destroyed} entries), {report.clients_held} held; nothing was changed",
+              file=sys.stderr)
+    else:
+        print(f"purge as of {report.today.isoformat()}: {report.clients_destroyed} client(s) destroyed "
+              f"({report.entries_destroyed} entries, {report.resumed} finished from an earlier run) in "
+              f"{report.batches} batch(es); {report.clients_held} held")
     return 0
 
 
@@ -284,6 +379,11 @@ def build_parser() -> argparse.ArgumentParser:
     prove = audit.add_parser("prove", help="an inclusion proof of one event in the latest checkpoint (JSON)")
     prove.add_argument("event_id", metavar="EVENT_ID")
     prove.set_defaults(handler=cmd_audit_prove)
+    consistency = audit.add_parser("consistency", help="a consistency proof that the checkpoint of SECOND_SIZE "
+                                                       "events extends the one of FIRST_SIZE (JSON)")
+    consistency.add_argument("first_size", metavar="FIRST_SIZE", type=int)
+    consistency.add_argument("second_size", metavar="SECOND_SIZE", type=int)
+    consistency.set_defaults(handler=cmd_audit_consistency)
 
     keys = verbs.add_parser("keys", help="the key folder").add_subparsers(dest="keys_verb", required=True)
     keys.add_parser("rotate", help="new key-encryption key; rewrap every data key").set_defaults(
@@ -308,6 +408,37 @@ def build_parser() -> argparse.ArgumentParser:
     off = partners.add_parser("deactivate", help="switch a system off; its tokens stop working at once")
     off.add_argument("client_id")
     off.set_defaults(handler=cmd_partners_deactivate)
+
+    staff = verbs.add_parser("staff", help="the parties' staff").add_subparsers(dest="staff_verb", required=True)
+    email = staff.add_parser("email", help="set or clear where a staff member's deadline notices are mailed")
+    email.add_argument("staff", metavar="STAFF", help="the staff member's id or handle")
+    email.add_argument("address", metavar="ADDRESS", nargs="?")
+    email.add_argument("--clear", action="store_true", help="mail nothing to this staff member")
+    email.set_defaults(handler=cmd_staff_email)
+
+    jobs = verbs.add_parser("jobs", help="the scheduled jobs").add_subparsers(dest="jobs_verb", required=True)
+    listing = jobs.add_parser("list", help="each job, its schedule, and its last run")
+    listing.add_argument("--json", action="store_true")
+    listing.set_defaults(handler=cmd_jobs_list)
+    run = jobs.add_parser("run", help="run one job once now (exit 1 when another instance holds it)")
+    run.add_argument("name", metavar="NAME", help="a job's name, as gateway jobs list shows it")
+    run.set_defaults(handler=cmd_jobs_run)
+
+    deadlines = verbs.add_parser("deadlines", help="send the reminders and escalations due today, once each "
+                                                   "(exit 1 when another instance is running the pass)")
+    deadlines.add_argument("--today", type=_day, default=None, metavar="YYYY-MM-DD",
+                           help="as of this date (default: today in the covenant's time zone)")
+    deadlines.set_defaults(handler=cmd_deadlines)
+
+    purge = verbs.add_parser("purge", help="destroy every client whose retention term has ended (art. 9.3) "
+                                           "(exit 1 when another instance is running the purge)")
+    purge.add_argument("--dry-run", action="store_true",
+                       help="print the pseudonyms that would be destroyed, and counts; destroy nothing")
+    purge.add_argument("--today", type=_day, default=None, metavar="YYYY-MM-DD",
+                       help="as of this date (default: today in the covenant's time zone)")
+    purge.add_argument("--batch-size", type=_at_least_one, default=500, metavar="N",
+                       help="clients per batch (default 500)")
+    purge.set_defaults(handler=cmd_purge)
     return parser
 
 

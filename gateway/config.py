@@ -11,7 +11,7 @@ from typing import Literal
 
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, Field, ValidationInfo, field_validator, model_validator
+from pydantic import BaseModel, Field, SecretStr, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from policies import DEMO_REGION
@@ -22,6 +22,18 @@ class TrustedIdentityProvider(BaseModel):
 
     issuer: str = Field(min_length=1, max_length=300)
     jwks_url: str = Field(pattern=r"^https?://", max_length=500)
+
+
+class OidcProvider(BaseModel):
+    """A party's own OpenID Connect provider, through which that party's staff sign in to the web UI.
+
+    The gateway is a confidential client of it (``client_secret_basic`` at the token endpoint); the
+    provider's endpoints and keys come from ``<issuer>/.well-known/openid-configuration``.
+    """
+
+    issuer: str = Field(pattern=r"^https?://[^?#]+$", max_length=300)
+    client_id: str = Field(min_length=1, max_length=200)
+    client_secret: SecretStr = Field(min_length=1, max_length=500)
 
 
 class Settings(BaseSettings):
@@ -47,6 +59,10 @@ class Settings(BaseSettings):
     trusted_idps: dict[str, TrustedIdentityProvider] = Field(
         default_factory=dict, description="Per party code: an identity provider whose assertions name the "
                                           "party's staff (JSON: {party: {issuer, jwks_url}})")
+    oidc_providers: dict[str, OidcProvider] = Field(
+        default_factory=dict, description="Per party code: the OpenID Connect provider through which the party's "
+                                          "staff sign in to the web UI (JSON: {party: {issuer, client_id, "
+                                          "client_secret}})")
     dek_cache_seconds: float = Field(default=60.0, ge=0)
     timezone: str = Field(default="Europe/Amsterdam",
                           description="Where the covenant's calendar dates fall (a contact on a date, a deadline)")
@@ -57,6 +73,25 @@ class Settings(BaseSettings):
     token_rate_limit: str = Field(default="60/minute", description=(
         "Token, revocation and introspection requests per presented client id"))
     rate_limit_strategy: Literal["moving-window", "sliding-window"] = "moving-window"
+    scheduler: bool = Field(default=True, description=(
+        "Run the scheduled jobs (sealing, purges) in this gateway serve process; each run happens once "
+        "across instances, so every instance may keep it on"))
+    requests_due_soon_days: int = Field(default=3, ge=0, le=60, description=(
+        "A client's open request counts as due soon this many days before its deadline (the queue's flag)"))
+    reminder_days: str = Field(default="3,1", description=(
+        "Remind a client manager this many days before each deadline of an open request (comma-separated)"))
+    retention_notice_days: int = Field(default=30, ge=1, le=365, description=(
+        "Tell a client's client manager and the controller's field directors this many days before the "
+        "client's retention term ends (art. 9.3-9.5)"))
+    smtp_host: str | None = Field(default=None, description=(
+        "SMTP server for deadline reminders and escalations; unset: no e-mail, notices in the web UI only"))
+    smtp_port: int = Field(default=25, ge=1, le=65_535)
+    smtp_starttls: bool = Field(default=False, description="Upgrade the SMTP connection with STARTTLS")
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+    mail_from: str = Field(default="gateway@localhost", max_length=254,
+                           description="The From address of the gateway's e-mail")
     ui_idle_seconds: int = Field(default=900, ge=60, le=3600,
                                  description="A web UI session ends after this long without a request")
 
@@ -68,6 +103,17 @@ class Settings(BaseSettings):
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError(f"GATEWAY_TIMEZONE names no time zone: {value!r}") from None
         return value
+
+    @field_validator("reminder_days")
+    @classmethod
+    def _day_list(cls, value: str) -> str:
+        try:
+            days = [int(part) for part in value.split(",") if part.strip()]
+        except ValueError:
+            raise ValueError(f"GATEWAY_REMINDER_DAYS is not a list of days such as 3,1: {value!r}") from None
+        if any(day < 1 or day > 60 for day in days):
+            raise ValueError("GATEWAY_REMINDER_DAYS: each day is between 1 and 60 days before the deadline")
+        return ",".join(str(day) for day in sorted(set(days), reverse=True))
 
     @field_validator("public_url")
     @classmethod
@@ -102,11 +148,20 @@ class Settings(BaseSettings):
                 raise ValueError("GATEWAY_PUBLIC_URL must be an https URL in production (OAuth 2 needs TLS)")
             if any(not idp.jwks_url.startswith("https://") for idp in self.trusted_idps.values()):
                 raise ValueError("GATEWAY_TRUSTED_IDPS: key sets must be fetched over https in production")
+            if any(not provider.issuer.startswith("https://") for provider in self.oidc_providers.values()):
+                raise ValueError("GATEWAY_OIDC_PROVIDERS: issuers must be https URLs in production")
+            if self.smtp_password is not None and not self.smtp_starttls:
+                raise ValueError("GATEWAY_SMTP_STARTTLS must be on in production when a password is sent")
         return self
 
     @property
     def demo(self) -> bool:
         return self.mode == "demo"
+
+    @property
+    def reminders(self) -> tuple[int, ...]:
+        """The days before a deadline that a reminder goes out, most distant first."""
+        return tuple(int(day) for day in self.reminder_days.split(",") if day)
 
     @property
     def zone(self) -> ZoneInfo:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from pathlib import Path
 
 from alembic import command
@@ -126,16 +127,52 @@ class Checkpointer:
         self._thread.join()
 
 
+class WalNotEmptied(RuntimeError):
+    """SQLite did not empty a WAL in time: what was deleted may still be in it. Never carries data."""
+
+
+def empty_wal(connection: sqlite3.Connection, *, patience: float = 60.0, pause: float = 0.05) -> None:
+    """``PRAGMA wal_checkpoint(TRUNCATE)`` until SQLite reports it done; :class:`WalNotEmptied` after
+    ``patience`` seconds.
+
+    SQLite does not raise when it cannot: it answers ``busy`` and leaves the WAL as it was, with the
+    page images of what was just deleted. It answers so at once, without calling the busy handler,
+    while another connection checkpoints (the :class:`Checkpointer` thread's passive checkpoint every
+    second, which takes long on a large WAL: after the purge of 100,000 clients a 3 GB WAL was left
+    in place), and after the busy timeout while a reader still uses the WAL. So the answer is read,
+    and the checkpoint tried again."""
+    deadline = time.monotonic() + patience
+    while True:
+        busy, _frames, _folded = connection.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        if not busy:
+            return
+        if time.monotonic() >= deadline:
+            raise WalNotEmptied("SQLite kept answering busy to wal_checkpoint(TRUNCATE)")
+        time.sleep(pause)
+
+
 def truncate_wal(engine: Engine) -> None:
     """SQLite: fold the WAL into the file and empty it, so that what was overwritten or deleted (a
-    wrapped data key above all) is gone from the WAL too. A no-op on PostgreSQL."""
+    wrapped data key above all) is gone from the WAL too (:func:`empty_wal`). A no-op on PostgreSQL."""
     if engine.dialect.name != "sqlite":
         return
     raw = engine.raw_connection()
     try:
-        raw.driver_connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        empty_wal(raw.driver_connection)
     finally:
         raw.close()
+
+
+def truncate_data_wal(url: str) -> None:
+    """:func:`truncate_wal` for the data database, whose writer engine the caller may not hold: on a
+    connection of its own (as the :class:`Checkpointer`'s). A no-op on PostgreSQL."""
+    if not is_sqlite(url):
+        return
+    connection = Checkpointer(url).connect()
+    try:
+        empty_wal(connection)
+    finally:
+        connection.close()
 
 
 def alembic_config() -> Config:

@@ -12,6 +12,8 @@ from typing import Any
 
 PROBLEM_BASE = "tag:covenant-gateway,2026:problems/"
 PROBLEM_MEDIA_TYPE = "application/problem+json"
+# The members RFC 9457 defines; an error's extension members sit beside them, never over them.
+_PROBLEM_MEMBERS = frozenset({"type", "title", "status", "detail", "instance"})
 
 
 class GatewayError(Exception):
@@ -26,6 +28,8 @@ class GatewayError(Exception):
         super().__init__(detail)
         self.detail = detail
         self.extra = extra or {}
+        if clash := _PROBLEM_MEMBERS.intersection(self.extra):
+            raise ValueError(f"extension members may not replace RFC 9457's own: {sorted(clash)}")
         self.headers = headers or {}
 
     @property

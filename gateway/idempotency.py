@@ -19,7 +19,7 @@ How a POST becomes idempotent, with nothing in its route:
 
 Only successful answers are recorded: a refused request changed nothing and leaves its key free. A
 key lives 24 hours (``expires_at``); an expired key may be used again, and :func:`purge_expired`
-deletes old records (for a scheduled job).
+deletes old records (the hourly job :data:`PURGE`).
 
 Nothing a partner sent is stored as it was sent: the key is stored as a keyed digest, the request as
 a keyed fingerprint (HMAC), and the answer sealed (AES-GCM) under a secret in the key folder that is
@@ -51,6 +51,7 @@ from audit import AuditAction, Outcome, UnitOfWork
 from audit.types import UTCDateTime
 from gateway.db import Base
 from gateway.errors import BadRequest, Conflict, GatewayError, InvalidRequest
+from gateway.jobs.job import Counts, Job
 from gateway.vault import aad, ensure_private_folder, write_secret
 
 log = structlog.get_logger(__name__)
@@ -351,10 +352,19 @@ class IdempotentAnswers:
 
 
 def purge_expired(runtime, *, now: dt.datetime) -> int:
-    """Delete the records of keys expired at ``now``; returns how many. For a scheduled job: the
-    records hold no personal data, so this is housekeeping, not a retention duty, and is not audited."""
+    """Delete the records of keys expired at ``now``; returns how many. Housekeeping, not a retention
+    duty (the records hold no personal data): the job :data:`PURGE` records a run that deleted some."""
     table = IdempotencyRecord.__table__
     statement = delete(table).where(table.c.expires_at <= now)
     purged = runtime.committer.commit(UnitOfWork(events=[], apply=lambda conn: conn.execute(statement).rowcount))
-    log.info("idempotency_keys_purged", records=purged.result)
+    if purged.result:
+        log.info("idempotency_keys_purged", records=purged.result)
     return purged.result
+
+
+def _purge(runtime, tx) -> Counts:
+    return {"purged": purge_expired(runtime, now=tx.now)}
+
+
+PURGE = Job(name="idempotency.purge", description="delete the records of expired Idempotency-Keys",
+            work=_purge, every=dt.timedelta(hours=1))

@@ -42,3 +42,7 @@ def configure_logging(*, console: bool, level: str = "INFO") -> None:
         logging.getLogger(name).propagate = True
     logging.getLogger("uvicorn.access").disabled = True
     logging.getLogger("alembic.runtime.migration").setLevel(logging.WARNING)
+    # WeasyPrint reports every rendering step at INFO; a letter's own line (letter_rendered) is enough.
+    logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)
+    # "Running job ..." every minute says nothing the lease table does not; the jobs log their own work.
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)

@@ -32,9 +32,13 @@ from gateway.events.router import router as events_router
 from gateway.oauth.router import router as oauth_router
 from gateway.idempotency import REPLAYED_HEADER, IdempotentAnswers, Replayed
 from gateway.records.router import router as records_router
+from gateway.retention.router import router as retention_router
+from gateway.rights.router import router as rights_router
+from gateway.statistics.router import router as statistics_router
 from gateway.routing import document_plumbing
 from gateway.runtime import Runtime
 from gateway.tracing import parse_traceparent
+from gateway.web import requests as web_requests
 from gateway.web import views as web_views
 
 log = structlog.get_logger(__name__)
@@ -130,10 +134,14 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.include_router(records_router)
     app.include_router(audit_router)
     app.include_router(emergency_router)
+    app.include_router(rights_router)
+    app.include_router(retention_router)
     app.include_router(events_router)
+    app.include_router(statistics_router)
     app.include_router(oauth_router)
     app.state.ui = web_views.Ui(runtime)
     app.include_router(web_views.router)
+    app.include_router(web_requests.router)
     app.mount("/ui/static", StaticFiles(directory=web_views.STATIC), name="ui_static")
 
     @app.get("/healthz", tags=["operations"])

@@ -7,11 +7,15 @@ from gateway.db import Base
 from gateway.emergency.models import EmergencyAccess
 from gateway.oauth.models import PartnerSystem, RevokedToken, UsedAssertion
 from gateway.idempotency import IdempotencyRecord
+from gateway.jobs.models import JobLease
 from gateway.parties.models import Party, Staff
 from gateway.records.models import Entry
+from gateway.retention.models import LegalHold
+from gateway.rights.models import Notification, RightsRequest
+from gateway.statistics.models import StatisticsDecision, StatisticsExtract, StatisticsHeld
 
 DATA_METADATA = (Base.metadata, AuditBase.metadata)
 
 __all__ = ["DATA_METADATA", "AuditCheckpoint", "AuditEvent", "CareLink", "Client", "EmergencyAccess", "Entry",
-           "IdempotencyRecord", "PartnerSystem", "Party",
-           "RevokedToken", "Staff", "UsedAssertion"]
+           "IdempotencyRecord", "JobLease", "LegalHold", "Notification", "PartnerSystem", "Party", "RightsRequest",
+           "RevokedToken", "Staff", "StatisticsDecision", "StatisticsExtract", "StatisticsHeld", "UsedAssertion"]

@@ -6,6 +6,7 @@ Each verb is decided by ``covenant.decide`` for the local administrator, with th
 
 from __future__ import annotations
 
+import re
 import secrets
 import uuid
 
@@ -16,7 +17,7 @@ from covenant import STAFF_ROLES, Action, Resource, Role
 from covenant.scopes import scopes_for
 from gateway.access import load_staff
 from gateway.auditlog.sealing import seal_trail
-from gateway.errors import BadRequest, Conflict, Forbidden, GatewayError, NotFound
+from gateway.errors import BadRequest, Conflict, Forbidden, GatewayError, InvalidRequest, NotFound
 from gateway.oauth import service as oauth_service
 from gateway.oauth.service import Registration
 from gateway.parties import service as parties_service
@@ -26,6 +27,8 @@ from gateway.transaction import Actor, Transaction
 from gateway.vault import RotationReport
 
 ADMINISTRATION = "covenant_administration"
+# An address as mail servers take it: one @, no spaces, a dot in the domain; at most 254 characters.
+_EMAIL = re.compile(r"(?=.{3,254}$)[^@\s]+@[^@\s]+\.[^@\s]+")
 
 
 
@@ -176,6 +179,31 @@ def prove_event(runtime: Runtime, *, event_id: uuid.UUID) -> dict:
     return {**proof.as_json(), "public_key": public_jwk(runtime.seal_key.public_key)}
 
 
+def prove_consistency(runtime: Runtime, *, first: int, second: int) -> dict:
+    """The consistency proof that the stored checkpoint of ``second`` events extends the one of ``first``
+    (RFC 9162 section 2.1.4), with both signed checkpoints and the public key: what a witness holding
+    the older checkpoint checks with ``audit.checkpoint.verify_extension``."""
+    tx = _administration(runtime, "audit consistency")
+    detail = {"first": first, "second": second}
+    if not 0 < first <= second:
+        tx.record(AuditAction.AUDIT_PROVE, outcome=Outcome.DENY, reason="query_invalid", purpose=ADMINISTRATION,
+                  object_type="audit_checkpoint", detail=detail)
+        tx.abandon("refused")
+        raise InvalidRequest("FIRST_SIZE is at least 1 and at most SECOND_SIZE")
+    _authorize(tx, Action.AUDIT_PROVE, AuditAction.AUDIT_PROVE, object_type="audit_checkpoint", detail=detail)
+    try:
+        with runtime.engine.connect() as conn:
+            proof = audit_seal.prove_consistency(conn, first, second)
+    except audit_seal.SealRefused:
+        tx.abandon("trail_broken")
+        raise Conflict("the trail does not fit the older checkpoint; run gateway audit verify") from None
+    if proof is None:
+        tx.abandon("not_found")
+        raise NotFound("no stored checkpoint of that size; gateway audit checkpoints lists them")
+    tx.commit()
+    return {**proof.as_json(), "public_key": public_jwk(runtime.seal_key.public_key)}
+
+
 def register_partner(runtime: Runtime, *, party: str, name: str, jwks=None, client_id: str | None = None,
                      scopes: list[str] | None = None) -> Registration:
     """Register a party's system as an OAuth client (Instrument 1: each party connects its own systems)."""
@@ -215,6 +243,31 @@ def list_partners(runtime: Runtime) -> list[dict]:
              "scopes": row.scopes, "active": row.active} for row in oauth_service.list_partners(tx)]
     tx.commit()
     return rows
+
+
+def set_staff_email(runtime: Runtime, *, staff: str, address: str | None) -> uuid.UUID:
+    """Set (or, with ``None``, clear) where a staff member's deadline notices are mailed.
+
+    ``staff`` is the staff member's id or handle. The address is staff data, not a client's, and is
+    kept in plain text, but it is never logged or recorded: the event says only whether one was set.
+    """
+    tx = _administration(runtime, "staff email")
+    if address is not None and not _EMAIL.fullmatch(address):
+        tx.record(AuditAction.STAFF_EMAIL, outcome=Outcome.DENY, reason="email_invalid", purpose=ADMINISTRATION,
+                  object_type="staff")
+        tx.commit()
+        raise InvalidRequest("that is not an e-mail address (name@domain, at most 254 characters)")
+    member = parties_service.find_staff(tx, staff)
+    if member is None:
+        tx.record(AuditAction.STAFF_EMAIL, outcome=Outcome.DENY, reason="staff_unknown", purpose=ADMINISTRATION,
+                  object_type="staff")
+        tx.commit()
+        raise NotFound("no staff member has this id or handle")
+    _authorize(tx, Action.STAFF_MANAGE, AuditAction.STAFF_EMAIL, object_type="staff", object_id=str(member.id),
+               detail={"set": address is not None})
+    parties_service.set_email(tx, member.id, address)
+    tx.commit()
+    return member.id
 
 
 def rotate_signing_keys(runtime: Runtime) -> tuple[str, list[str]]:

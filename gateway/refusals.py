@@ -28,7 +28,7 @@ _MESSAGES = {
     Reason.NOT_DEMO_MODE: "only in demo mode",
     Reason.ALREADY_LINKED: "you are linked to this client; break-the-glass is for those who are not",
     Reason.EMERGENCY_DISABLED: "the covenant in force does not allow break-the-glass access",
-    Reason.NOT_CLIENT_MANAGER: "only the client's own client manager or a field director manages the care team",
+    Reason.NOT_CLIENT_MANAGER: "only the client's own client manager (or a field director, for the care team) may do this",
 }
 _LINK_REASONS = {Reason.NOT_LINKED, Reason.LINK_NOT_STARTED, Reason.LINK_ENDED}
 
@@ -41,6 +41,7 @@ def refusal(decision: Decision, subject: Subject) -> GatewayError:
         reason = Reason.NOT_LINKED
     elif reason in _LINK_REASONS:
         reason = Reason.NOT_LINKED
-    if reason is Reason.ENTRY_UNKNOWN:
+    if reason is Reason.ENTRY_UNKNOWN or reason is Reason.ENTRY_SHIELDED:
+        # A shielded entry (art. 13) is hidden: to those it is shielded from, it does not exist.
         return NotFound("no entry with this id in this client's file")
     return Forbidden(_MESSAGES.get(reason, "not permitted"), extra={"reason": reason.value})

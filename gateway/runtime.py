@@ -98,6 +98,12 @@ class Runtime:
     def session(self) -> Session:
         return self._sessions()
 
+    def __enter__(self) -> "Runtime":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
     def close(self) -> None:
         self.committer.close()
         if self._checkpointer is not None:

@@ -18,6 +18,7 @@ from typing import Any, Callable
 import structlog
 from sqlalchemy import Connection
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from audit import AuditAction, AuditUnavailable, EventDraft, Outcome, UnitOfWork
 from audit.events import failed
@@ -118,6 +119,7 @@ class Transaction:
         self._events: list[EventDraft] = []
         self._writes: list[Callable[[Connection], Any]] = []
         self._guards: list[Callable[[Connection], Any]] = []
+        self._after_commit: list[Callable[[], Any]] = []
 
     @property
     def today(self) -> dt.date:
@@ -284,6 +286,20 @@ class Transaction:
         """Queue a change; it runs inside the committing transaction, with this unit's events."""
         self._writes.append(change)
 
+    def after_commit(self, work: Callable[[], Any]) -> None:
+        """Queue work to do once the changes are durable, and only then: destroying what the committed
+        changes made superfluous (a client's old data keys after a correction). Dropped with the
+        changes on a refusal or failure; a failure of the work itself is logged, not answered."""
+        self._after_commit.append(work)
+
+    def _run_after_commit(self) -> None:
+        work, self._after_commit = self._after_commit, []
+        for item in work:
+            try:
+                item()
+            except Exception as exc:
+                log.error("after_commit_failed", error=type(exc).__name__, exc_info=exc)
+
     def guard(self, change: Callable[[Connection], Any]) -> None:
         """Queue a change that runs before the others, in the same transaction, and whose failure
         undoes them: the record of an idempotency key (:mod:`gateway.idempotency`)."""
@@ -317,6 +333,7 @@ class Transaction:
         were permitted recorded as errors with ``reason`` (what was permitted did not happen)."""
         self._writes = []
         self._guards = []
+        self._after_commit = []
         self._events = failed(self._events, reason)
 
     def commit(self) -> list[Any]:
@@ -325,9 +342,15 @@ class Transaction:
         if unit is None:
             return []
         try:
-            return self.runtime.committer.commit(unit).result or []
+            result = self.runtime.committer.commit(unit).result or []
         except AuditUnavailable:
+            self._after_commit = []
             raise AuditUnavailableError() from None
+        except Exception:
+            self._after_commit = []
+            raise
+        self._run_after_commit()
+        return result
 
     async def commit_async(self) -> list[Any]:
         """:meth:`commit` for the event loop: waits for the writer without holding a worker thread."""
@@ -335,9 +358,16 @@ class Transaction:
         if unit is None:
             return []
         try:
-            return (await self.runtime.committer.commit_async(unit)).result or []
+            result = (await self.runtime.committer.commit_async(unit)).result or []
         except AuditUnavailable:
+            self._after_commit = []
             raise AuditUnavailableError() from None
+        except Exception:
+            self._after_commit = []
+            raise
+        if self._after_commit:
+            await run_in_threadpool(self._run_after_commit)
+        return result
 
     def abandon(self, reason: str) -> None:
         """Drop the changes and commit the events (see :meth:`_drop_changes`)."""

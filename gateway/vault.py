@@ -237,6 +237,54 @@ class Vault:
                                                   kek_id=kek_id, created_at=now))
         return 1
 
+    def renew_client_key(self, client_id: uuid.UUID, now: dt.datetime) -> int:
+        """Create the client's next data key (one version above the newest) and return its version.
+
+        Unlike KEK rotation, which rewraps the same data keys, this is a new data key: content
+        re-encrypted under it no longer depends on the old one, which can then be destroyed
+        (:meth:`destroy_client_keys_before`), so that old ciphertext still lying in free pages of the
+        database (PostgreSQL's dead tuples, a backup) can no longer be read (crypto-shredding).
+        """
+        with self._changing() as conn:
+            newest = conn.scalar(select(func.max(ClientKey.version)).where(ClientKey.client_id == client_id))
+            if newest is None:
+                raise VaultError("the client has no data key")
+            kek_id = self._ring.active_id()
+            if kek_id is None:
+                raise VaultError("no active key-encryption key; run the set-up first")
+            version = newest + 1
+            conn.execute(insert(ClientKey).values(
+                client_id=client_id, version=version, kek_id=kek_id, created_at=now,
+                wrapped_key=self._wrap(client_id, version, AESGCM.generate_key(bit_length=256), kek_id)))
+        return version
+
+    def destroy_client_keys_before(self, client_id: uuid.UUID, version: int) -> int:
+        """Destroy the client's data keys older than ``version`` (from the key store, its WAL and this
+        process's cache); returns how many were destroyed."""
+        with self._changing() as conn:
+            destroyed = conn.execute(ClientKey.__table__.delete().where(
+                ClientKey.__table__.c.client_id == client_id, ClientKey.__table__.c.version < version)).rowcount
+        with self._lock:
+            for key in [key for key in self._cache if key[0] == client_id and key[1] < version]:
+                del self._cache[key]
+        truncate_wal(self._writer)
+        return destroyed
+
+    def destroy_client_keys(self, client_ids: list[uuid.UUID]) -> int:
+        """Destroy every data key of these clients (the retention purge: crypto-shredding of the whole
+        file), durably, and from this process's cache; returns how many keys were destroyed. The
+        caller empties the key store's WAL (:func:`gateway.db.truncate_wal`) once it has done a batch."""
+        if not client_ids:
+            return 0
+        table = ClientKey.__table__
+        with self._changing() as conn:
+            destroyed = conn.execute(table.delete().where(table.c.client_id.in_(client_ids))).rowcount
+        gone = set(client_ids)
+        with self._lock:
+            for key in [key for key in self._cache if key[0] in gone]:
+                del self._cache[key]
+        return destroyed
+
     def _data_key(self, client_id: uuid.UUID, version: int) -> AESGCM:
         key = (client_id, version)
         moment = time.monotonic()

@@ -31,15 +31,16 @@ from gateway.runtime import Runtime
 POSTGRES_URL = os.environ.get("GATEWAY_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 ON_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 START = dt.datetime(2026, 11, 23, 9, 0, tzinfo=dt.UTC)
-DATA_TABLES = ("audit_checkpoint", "audit_event", "idempotency_record", "oauth_used_assertion", "oauth_revoked_token",
-               "entry", "emergency_access", "care_link",
-               "client", "staff", "partner_system", "party")
+DATA_TABLES = ("audit_checkpoint", "audit_event", "idempotency_record", "job_lease", "oauth_used_assertion",
+               "oauth_revoked_token", "statistics_extract", "statistics_held", "statistics_decision", "notice",
+               "deadline_notice", "rights_notification", "legal_hold", "rights_request", "entry",
+               "emergency_access", "care_link", "client", "staff", "partner_system", "party")
 ENGINES = ("sqlite", "postgresql")
 
 
 def _postgres_reachable() -> str | None:
     try:
-        engine = create_engine(POSTGRES_URL, connect_args={"connect_timeout": 3})
+        engine = create_engine(POSTGRES_URL, connect_args={"connect_timeout": 10})
         with engine.connect() as conn:
             conn.execute(text("SELECT 1"))
         engine.dispose()
@@ -165,6 +166,11 @@ def demo(runtime):
     return seed_demo(runtime)
 
 
+# How long a test's HTTP client waits for an answer over loopback: generous, since a CI machine under
+# load may take seconds for what takes milliseconds here; a test never asserts on speed.
+HTTP_TIMEOUT = 60
+
+
 class LoopbackServer:
     """The gateway's ASGI app served by uvicorn on 127.0.0.1, in a thread of the test process."""
 
@@ -175,7 +181,7 @@ class LoopbackServer:
 
     def __enter__(self) -> "LoopbackServer":
         self.thread.start()
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + 60
         while not self.server.started:
             if time.monotonic() > deadline or not self.thread.is_alive():
                 raise RuntimeError("the test server did not start")
@@ -186,7 +192,7 @@ class LoopbackServer:
 
     def __exit__(self, *exc) -> None:
         self.server.should_exit = True
-        self.thread.join(timeout=10)
+        self.thread.join(timeout=60)
 
 
 @pytest.fixture
@@ -201,5 +207,5 @@ def server(runtime, port):
 def http(server):
     import httpx
 
-    with httpx.Client(base_url=server.url, timeout=10) as client:
+    with httpx.Client(base_url=server.url, timeout=HTTP_TIMEOUT) as client:
         yield client

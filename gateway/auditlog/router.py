@@ -7,7 +7,8 @@ from fastapi import APIRouter, Query, Request, Response
 from pydantic import AwareDatetime
 
 from gateway.auditlog import service as auditlog_service
-from gateway.auditlog.schemas import AuditEventRead, InclusionProofRead, LatestCheckpointRead
+from gateway.auditlog.schemas import (AuditEventRead, ConsistencyProofRead, InclusionProofRead,
+                                      LatestCheckpointRead)
 from gateway.deps import Tx
 from gateway.pagination import next_link
 from gateway.schemas import problem_responses
@@ -64,3 +65,21 @@ def latest_checkpoint(request: Request, response: Response) -> dict:
     key set: it holds a count, a hash and a time, no personal data, so it is not audited."""
     response.headers["Cache-Control"] = "public, max-age=60"
     return auditlog_service.latest_checkpoint(request.app.state.runtime)
+
+
+@router.get("/checkpoints/consistency", response_model=ConsistencyProofRead,
+            responses=problem_responses(404, 409, 422, 429))
+def checkpoint_consistency(request: Request, response: Response,
+                           first: Annotated[int, Query(ge=1, description="The size of the older checkpoint")],
+                           second: Annotated[int, Query(ge=1, description="The size of the newer checkpoint")]
+                           ) -> dict:
+    """The consistency proof that the checkpoint of `second` events extends the one of `first` (RFC 9162
+    section 2.1.4): a witness holding the older checkpoint checks that the trail has only grown since.
+
+    Public, like the latest checkpoint: hashes only, not audited. Both sizes must be those of stored
+    checkpoints (404 otherwise). Proofs never change, so the answer may be cached; computing them is
+    limited per gateway instance (429 with `Retry-After`).
+    """
+    proof = auditlog_service.checkpoint_consistency(request.app.state.runtime, first=first, second=second)
+    response.headers["Cache-Control"] = "public, max-age=86400, immutable"
+    return proof

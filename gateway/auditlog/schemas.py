@@ -88,3 +88,19 @@ class InclusionProofRead(BaseModel):
     audit_path: list[str]
     checkpoint: CheckpointRead
     public_key: PublicKeyRead
+
+
+class ConsistencyProofRead(BaseModel):
+    """That the checkpoint ``second`` extends ``first`` unchanged: its first ``first.tree_size`` events
+    are the ones ``first`` sealed (RFC 9162 section 2.1.4).
+
+    Verify, holding ``first`` (or at least its size and root) from before: ``first`` is the one you hold;
+    the RFC 9162 section 2.1.4.2 algorithm over ``proof`` from ``first.root_hash`` gives
+    ``second.root_hash``; both signatures verify with the public key you trust (``public_key`` is the
+    gateway's current one). ``audit.checkpoint.verify_extension`` does all of it.
+    """
+
+    first: CheckpointRead
+    second: CheckpointRead
+    proof: list[str]
+    public_key: PublicKeyRead

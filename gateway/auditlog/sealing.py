@@ -1,4 +1,4 @@
-"""The trail's sealing key, and sealing as the gateway does it (the job, the CLI, the API).
+"""The trail's sealing key, and sealing as the gateway does it (the CLI, the job in ``auditlog.jobs``).
 
 The key is an Ed25519 private key in the key folder (``audit-seal.key``, PKCS#8 PEM, mode 0600),
 created at set-up like the other keys and never written to a database: whoever holds the database
@@ -69,8 +69,3 @@ def seal_trail(runtime, *, now: dt.datetime | None = None) -> Checkpoint | None:
     if checkpoint is not None:
         log.info("audit_sealed", tree_size=checkpoint.tree_size, key_id=checkpoint.key_id)
     return checkpoint
-
-
-def seal_job(runtime) -> None:
-    """The scheduled job: seal, without an audit event of its own (each would need sealing in turn)."""
-    seal_trail(runtime)

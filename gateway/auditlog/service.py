@@ -9,13 +9,14 @@ from typing import Sequence
 
 from sqlalchemy import select
 
-from audit import AuditAction, AuditEvent, Outcome
+from audit import AuditAction, AuditCheckpoint, AuditEvent, Outcome
 from audit import query as audit_query
 from audit import seal as audit_seal
 from audit.checkpoint import public_jwk
 from covenant import Action, Decision, Resource
 from gateway.clients.models import Client
-from gateway.errors import BadRequest, Conflict, Forbidden, NotFound
+from gateway.errors import BadRequest, Conflict, Forbidden, GatewayError, InvalidRequest, NotFound
+from gateway.ratelimit import TooManyRequests
 from gateway.transaction import Transaction
 
 # What counts as looking at a client's file, for the volume review: reading entries, listing them,
@@ -65,6 +66,13 @@ class _Scope:
     controller: bool
 
 
+def looks_up_clients(tx: Transaction) -> bool:
+    """Whether the acting privacy officer may look a client up by id: the controller's (art. 7) may;
+    one of another party asks by pseudonym about their own party's staff. The UI shows its "client
+    reference" field by the same rule."""
+    return tx.identify().subject.party == tx.covenant.controller
+
+
 def _open_review(tx: Transaction, *, purpose: str, client_id: uuid.UUID | None, filters: EventFilter,
                  audit_action: AuditAction) -> _Scope:
     """Decide the review and settle what it may cover; a refusal is recorded and raised.
@@ -86,7 +94,7 @@ def _open_review(tx: Transaction, *, purpose: str, client_id: uuid.UUID | None, 
     if not decision.allowed:
         tx.record_decision(audit_action, decision, purpose=purpose)
         raise tx.refuse(decision)
-    controller = actor.subject.party == tx.covenant.controller
+    controller = looks_up_clients(tx)
     if client_id is not None and not controller:
         # Resolving a client id would tell whether the client exists, and its pseudonym; that is for
         # the controller's privacy officers. Others ask by pseudonym about their own party's staff.
@@ -137,13 +145,14 @@ def review_events(tx: Transaction, *, purpose: str, client_id: uuid.UUID | None 
 
 
 def export_events(tx: Transaction, *, purpose: str, filters: EventFilter, export_format: str,
-                  limit: int = EXPORT_MAX) -> list[AuditEvent]:
-    """Every event that ``filters`` selects (up to ``limit``), newest first, for a download.
+                  limit: int = EXPORT_MAX, client_id: uuid.UUID | None = None) -> list[AuditEvent]:
+    """Every event that ``filters`` (and ``client_id``, as in :func:`review_events`) select, up to
+    ``limit``, newest first, for a download.
 
     An export takes the trail out of the gateway, so it is recorded as one of its own
-    (``audit.export``), with its format, its filter and how many events it held.
+    (``audit.export``), with its format, its filter (a client by pseudonym) and how many events it held.
     """
-    scope = _open_review(tx, purpose=purpose, client_id=None, filters=filters,
+    scope = _open_review(tx, purpose=purpose, client_id=client_id, filters=filters,
                          audit_action=AuditAction.AUDIT_EXPORT)
     items: list[AuditEvent] = []
     before = None
@@ -204,6 +213,46 @@ def event_proof(tx: Transaction, *, event_id: uuid.UUID, purpose: str) -> dict:
                        object_type="audit_event", object_id=str(event_id),
                        detail={"tree_size": proof.checkpoint.tree_size})
     return {**proof.as_json(), "public_key": public_jwk(tx.runtime.seal_key.public_key)}
+
+
+# Consistency proofs computed for the public route, per gateway instance: each reads the chain hashes
+# of the events between the two checkpoints (about 6 s per million, see README), and the route has
+# no caller to count, so the instance as a whole is limited. Proofs never change (checkpoints
+# are append-only), so the answer may be cached anywhere; a witness asks once per new checkpoint.
+CONSISTENCY_RATE = "6/minute"
+
+
+class ProofsBusy(TooManyRequests):
+    def __init__(self, retry_after: int) -> None:
+        GatewayError.__init__(self, "too many consistency proofs asked for; try again after the number of "
+                              "seconds in Retry-After", extra={"retry_after": retry_after},
+                              headers={"Retry-After": str(retry_after)})
+        self.retry_after = retry_after
+
+
+def checkpoint_consistency(runtime, *, first: int, second: int) -> dict:
+    """The consistency proof between two stored checkpoints, with both and the key that signed them;
+    public, hashes only (no event, no personal data), so not recorded, like the latest checkpoint.
+
+    422 when ``first`` exceeds ``second``, 404 when either is not the size of a stored checkpoint,
+    409 when the stored trail no longer fits the older checkpoint, 429 beyond :data:`CONSISTENCY_RATE` proofs a minute on this instance.
+    """
+    if first > second:
+        raise InvalidRequest("first is the size of the older checkpoint: at most second")
+    with runtime.engine.connect() as conn:
+        known = set(conn.scalars(select(AuditCheckpoint.tree_size)
+                                 .where(AuditCheckpoint.tree_size.in_({first, second}))))
+        if known != {first, second}:
+            raise NotFound("no stored checkpoint of that size; /v1/audit/checkpoints/latest gives the newest")
+        try:
+            runtime.rate_limiter.check("public:audit-consistency", rate=CONSISTENCY_RATE)
+        except TooManyRequests as exc:
+            raise ProofsBusy(exc.retry_after) from None
+        try:
+            proof = audit_seal.prove_consistency(conn, first, second)
+        except audit_seal.SealRefused:
+            raise Conflict("the trail does not fit the older checkpoint; no proof can be given") from None
+    return {**proof.as_json(), "public_key": public_jwk(runtime.seal_key.public_key)}
 
 
 def latest_checkpoint(runtime) -> dict:

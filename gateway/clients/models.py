@@ -14,6 +14,7 @@ from gateway.db import Base
 class ClientStatus(enum.StrEnum):
     ACTIVE = "active"
     PROCESSING_STOPPED = "processing_stopped"  # art. 14: a justified objection
+    PURGING = "purging"  # art. 9: the purge has begun to destroy the client (its key may be gone already)
 
 
 class Client(Base):

@@ -31,3 +31,6 @@ class Staff(Base):
     roles: Mapped[list[str]] = mapped_column(JSON)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    # Where deadline reminders and escalations are mailed (gateway.rights.deadlines); staff data, not
+    # client data, so not encrypted, but never logged or put in the trail.
+    email: Mapped[str | None] = mapped_column(String(254))

@@ -8,7 +8,7 @@ import uuid
 from sqlalchemy import Connection, insert, select, update
 
 from covenant import STAFF_ROLES, Covenant, Role
-from gateway.parties.models import Party
+from gateway.parties.models import Party, Staff
 
 
 def sync_parties(conn: Connection, covenant: Covenant) -> dict[str, int]:
@@ -37,3 +37,18 @@ def staff_row(*, staff_id: uuid.UUID, party: str, handle: str, roles: list[Role]
         raise ValueError(f"not staff roles: {', '.join(map(str, unknown))}")
     return {"id": staff_id, "party_id": party, "handle": handle, "roles": sorted(str(role) for role in roles),
             "active": True, "created_at": now}
+
+
+def find_staff(tx, reference: str) -> Staff | None:
+    """A staff member by id or by handle (an operator types either)."""
+    if not 0 < len(reference) <= 100:
+        return None
+    try:
+        return tx.session.get(Staff, uuid.UUID(reference))
+    except ValueError:
+        return tx.session.scalar(select(Staff).where(Staff.handle == reference))
+
+
+def set_email(tx, staff_id: uuid.UUID, address: str | None) -> None:
+    """Where the staff member's deadline notices are mailed (``None``: nowhere)."""
+    tx.write(lambda conn: conn.execute(update(Staff).where(Staff.id == staff_id).values(email=address)))

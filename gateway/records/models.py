@@ -34,6 +34,8 @@ class Entry(Base):
     key_version: Mapped[int]
     created_by: Mapped[uuid.UUID] = mapped_column(ForeignKey("staff.id"))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    # Art. 13: shielded after a correction request; from then on hidden from all but the client manager.
+    shielded_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
     __table_args__ = (
         Index(None, "client_id", "created_at", "id"),

@@ -157,6 +157,10 @@ def list_entries(tx: Transaction, client_id: uuid.UUID, *, purpose: str, limit: 
         raise tx.refuse(decision)
 
     statement = select(Entry).where(Entry.client_id == client_id, Entry.category.in_(readable))
+    # Art. 13: a shielded entry is listed only to whom covenant.decide shows it (the client manager).
+    if not tx.decide(Action.RECORD_READ, facts.resource(readable[0])._replace(shielded=True),
+                     purpose=purpose).allowed:
+        statement = statement.where(Entry.shielded_at.is_(None))
     if kind is not None:
         statement = statement.where(Entry.kind == kind)
     if after is not None:

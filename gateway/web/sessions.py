@@ -64,10 +64,16 @@ class SessionCodec:
                 write_secret(path, base64.b64encode(secrets.token_bytes(32)))
             except FileExistsError:  # another instance made it first
                 pass
-        self._serializer = URLSafeSerializer(base64.b64decode(path.read_bytes()), salt="gateway.ui.session")
+        self._key = base64.b64decode(path.read_bytes())
+        self._serializer = self.serializer("gateway.ui.session")
         self.secure = secure
         self.idle = idle
         self.cookie_name = "__Host-gateway-ui" if secure else "gateway-ui"
+
+    def serializer(self, salt: str) -> URLSafeSerializer:
+        """A signer with the session key for another of the UI's cookies; the salt keeps each cookie's
+        signatures apart (a sign-in's flow cookie cannot pass for a session)."""
+        return URLSafeSerializer(self._key, salt=salt)
 
     def read(self, request: Request, now: dt.datetime) -> tuple[UiSession | None, str]:
         """The request's session, or None and why not: ``session_missing``, ``session_invalid``,

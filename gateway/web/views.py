@@ -1,14 +1,20 @@
-"""The privacy officers' web UI: server-rendered pages under ``/ui``, no JavaScript.
+"""The staff's web UI: server-rendered pages under ``/ui``, no JavaScript.
 
-Every page is a unit of work like an API request: the service decides (``covenant.decide``,
-``audit.read`` for the purpose ``oversight``: only privacy officers) and records the view, permit or
-refusal, and the unit commits before the page leaves. Signing in and out are decided the same way and
-recorded as ``ui.sign_in`` and ``ui.sign_out``; an export as ``audit.export``.
+The UI has areas, one per kind of work, each with its own pages and the action and purpose that open
+it (:data:`AREAS`): the privacy officers' trail (``audit.read`` for the purpose ``oversight``) and the
+client managers' requests (``request.list`` for ``subject_rights``, :mod:`gateway.web.requests`).
+A staff member may sign in when ``covenant.decide`` gives them at least one area, and sees the
+navigation of their areas only; the roles live in the covenant, not here. Signing in does not open
+anything: every page is a unit of work like an API request, whose service decides on its own
+action and records the view, permit or refusal, and the unit commits before the page leaves.
+Signing in and out are recorded as ``ui.sign_in`` and ``ui.sign_out`` (with the purpose of the area
+that let the staff member in); an export as ``audit.export``.
 
-Sign-in: in demo mode a local page lists the demo staff to choose from. Outside demo mode that page
-does not exist (404) and sign-in is meant to go through the party's OpenID Connect provider; that
-client is not built yet. Its seam: an OIDC callback that has verified the ID token calls
-:func:`start_session` with the staff member's id, as the demo's sign-in form does.
+Sign-in: in demo mode a local page lists the demo staff to choose from; its form is refused (404)
+outside demo mode. Sign-in through a party's own OpenID Connect provider (:mod:`gateway.web.oidc`) is
+offered for every party with a provider configured, in either mode: the sign-in page lists them, and
+the callback, once the ID token is verified and names a staff member of that party, decides and
+records the sign-in exactly as the demo's form does, then calls :func:`start_session`.
 
 The pages show what the trail holds, ids, pseudonyms and codes, and nothing from a client's file.
 """
@@ -22,6 +28,7 @@ import io
 import json
 import re
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Callable
 from urllib.parse import urlencode
@@ -32,7 +39,7 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy import select
 
 from audit import AuditAction, AuditEvent, Outcome
-from covenant import Action, Resource
+from covenant import Action, Decision, Resource
 from gateway.auditlog import service as auditlog_service
 from gateway.auditlog.schemas import AuditEventRead
 from gateway.auditlog.service import EventFilter
@@ -42,6 +49,7 @@ from gateway.errors import BadRequest, GatewayError, NotFound, Unauthenticated
 from gateway.parties.models import Staff
 from gateway.runtime import Runtime
 from gateway.transaction import Actor, Transaction
+from gateway.web.oidc import FlowCookie, RelyingParty, SignInRefused
 from gateway.web.sessions import SessionCodec, UiSession
 from gateway.web.trail import TrailStatus
 
@@ -54,10 +62,30 @@ _PSEUDONYM = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
 _CSV_FIELDS = ("seq", "id", "occurred_at", "action", "outcome", "reason", "actor_id", "actor_roles", "actor_party",
                "on_behalf_of", "client_pseudonym", "object_type", "object_id", "categories", "purpose", "authority",
                "covenant_version", "access_point", "source_system", "request_id", "traceparent", "prev_hash", "hash")
-# The pages in the navigation, in order: (route name, label). A page built elsewhere (the review of
-# break-the-glass access, for one) joins the UI by adding itself here.
-NAVIGATION: list[tuple[str, str]] = [("ui_events", "Search the trail"), ("ui_denied", "Denied attempts"),
-                                     ("ui_volume", "Unusual volume"), ("ui_emergency", "Break-the-glass review")]
+SUBJECT_RIGHTS = "subject_rights"
+
+
+@dataclass(frozen=True, slots=True)
+class Area:
+    """A part of the UI for one kind of work: opened by ``action`` for ``purpose`` (decided by the
+    covenant), with its pages in the navigation, in order: (route name, label); the first is its home."""
+
+    action: Action
+    purpose: str
+    pages: tuple[tuple[str, str], ...]
+
+    @property
+    def home(self) -> str:
+        return self.pages[0][0]
+
+
+# A page built elsewhere (the client managers' requests, for one) joins the UI by adding its area here.
+AREAS: list[Area] = [
+    Area(Action.AUDIT_READ, OVERSIGHT, (("ui_events", "Search the trail"), ("ui_denied", "Denied attempts"),
+                                        ("ui_volume", "Unusual volume"), ("ui_emergency", "Break-the-glass review"))),
+    Area(Action.REQUEST_LIST, SUBJECT_RIGHTS, (("ui_requests", "Requests"),)),
+    Area(Action.NOTICE_READ, SUBJECT_RIGHTS, (("ui_notices", "Deadline notices"),)),
+]
 CONTENT_SECURITY_POLICY = ("default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
                            "frame-ancestors 'none'; base-uri 'none'")
 
@@ -83,6 +111,20 @@ class Ui:
     def trail(self) -> TrailStatus:
         return TrailStatus(self.runtime.engine)
 
+    @functools.cached_property
+    def oidc(self) -> RelyingParty:
+        return RelyingParty(self.runtime.settings, self.runtime.idp_keys, parties=self.runtime.covenant.parties)
+
+    @functools.cached_property
+    def flows(self) -> FlowCookie:
+        return FlowCookie(self.sessions.serializer("gateway.ui.oidc-flow"), secure=self.sessions.secure)
+
+    def providers(self) -> list[tuple[str, str]]:
+        """The parties whose staff may sign in through their own provider: (code, name)."""
+        parties = self.runtime.covenant.parties
+        return [(code, parties[code].name) for code in sorted(self.runtime.settings.oidc_providers)
+                if self.oidc.provider(code) is not None]
+
 
 def _ui(request: Request) -> Ui:
     return request.app.state.ui
@@ -98,8 +140,9 @@ def _local_time(runtime: Runtime, moment: dt.datetime) -> str:
 
 
 def render(request: Request, template: str, context: dict[str, Any], *, status_code: int = 200,
-           session: UiSession | None = None) -> HTMLResponse:
-    """A page with the trail status banner; its cookie renewed (the idle timeout starts again)."""
+           session: UiSession | None = None, areas: list[Area] | None = None) -> HTMLResponse:
+    """A page with the trail status banner and the navigation of ``areas`` (the signed-in staff
+    member's); its cookie renewed (the idle timeout starts again)."""
     ui = _ui(request)
     runtime = ui.runtime
     now = runtime.clock()
@@ -109,7 +152,7 @@ def render(request: Request, template: str, context: dict[str, Any], *, status_c
         "csrf": session.csrf if session is not None else "",
         "trail": check.report if check else None,
         "trail_checked_at": _local_time(runtime, check.checked_at) if check else None,
-        "navigation": NAVIGATION, "demo": runtime.settings.demo,
+        "navigation": [page for area in areas or () for page in area.pages], "demo": runtime.settings.demo,
         "local_time": lambda moment: _local_time(runtime, moment), **context,
     }, status_code=status_code)
     response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
@@ -118,9 +161,27 @@ def render(request: Request, template: str, context: dict[str, Any], *, status_c
     return response
 
 
-def error_page(request: Request, error: GatewayError, session: UiSession | None = None) -> HTMLResponse:
+def error_page(request: Request, error: GatewayError, session: UiSession | None = None,
+               areas: list[Area] | None = None) -> HTMLResponse:
     return render(request, "error.html", {"status": error.status_code, "title": error.title, "detail": error.detail},
-                  status_code=error.status_code, session=session)
+                  status_code=error.status_code, session=session, areas=areas)
+
+
+def areas_of(tx: Transaction) -> list[Area]:
+    """The areas the transaction's staff member may open: for the navigation only (each page still
+    decides and records its own action), so decided without an event."""
+    return [area for area in AREAS if tx.decide(area.action, Resource(), purpose=area.purpose).allowed]
+
+
+def decide_sign_in(tx: Transaction, audit_action: AuditAction, **event: Any) -> tuple[Decision, Area | None]:
+    """Whether the staff member may use the UI at all: permitted by the first area the covenant gives
+    them, refused (with the first area's reason) when none; recorded as ``audit_action`` either way.
+    The one decision of the demo's sign-in form, the provider's callback, and signing out."""
+    decisions = [(tx.decide(area.action, Resource(), purpose=area.purpose), area) for area in AREAS]
+    decision, area = next(((d, a) for d, a in decisions if d.allowed), (decisions[0][0], None))
+    tx.record_decision(audit_action, decision, purpose=(area or AREAS[0]).purpose, object_type="ui_session",
+                       **event)
+    return decision, area
 
 
 def _not_signed_in(request: Request, reason: str) -> Response:
@@ -132,7 +193,7 @@ def _not_signed_in(request: Request, reason: str) -> Response:
     if ui.runtime.settings.demo:
         response: Response = RedirectResponse(request.url_for("ui_sign_in_form"), status_code=303)
     else:
-        response = render(request, "sign_in_elsewhere.html", {}, status_code=401)
+        response = render(request, "sign_in_elsewhere.html", {"providers": ui.providers()}, status_code=401)
     return ui.sessions.clear(response)
 
 
@@ -148,15 +209,17 @@ def _page(request: Request, work: Callable[[Transaction, UiSession], Response | 
     if session is None or session.staff_id is None:
         return _not_signed_in(request, why if session is None else "session_anonymous")
     tx = _transaction(request, Actor.staff_member(uuid.UUID(session.staff_id), SOURCE_SYSTEM))
+    areas: list[Area] = []
     try:
         try:
+            areas = areas_of(tx)
             result = work(tx, session)
         except Unauthenticated:
             tx.abandon("unauthenticated")  # the staff member is gone: the session ends
             return _not_signed_in(request, "staff_unknown")
         except GatewayError as exc:
             tx.abandon(exc.slug)
-            return error_page(request, exc, session)
+            return error_page(request, exc, session, areas)
         except Exception:
             tx.abandon("internal_error")
             raise
@@ -165,7 +228,21 @@ def _page(request: Request, work: Callable[[Transaction, UiSession], Response | 
         tx.close()
     if isinstance(result, Response):
         return ui.sessions.attach(result, session.touched(ui.runtime.clock()))
-    return render(request, template, result, session=session)
+    return render(request, template, result, session=session, areas=areas)
+
+
+def form(request: Request, csrf_token: str, work: Callable[[Transaction, UiSession], Response]) -> Response:
+    """A form's POST: refused (403, recorded, nothing changed) unless it carries the session's CSRF
+    token; then one unit of work like a page."""
+    ui = _ui(request)
+    session, _ = ui.sessions.read(request, ui.runtime.clock())
+    if session is not None and session.staff_id is not None and not session.csrf_matches(csrf_token):
+        tx = _transaction(request, Actor.staff_member(uuid.UUID(session.staff_id), SOURCE_SYSTEM))
+        try:
+            return _csrf_refused(request, tx, session)
+        finally:
+            tx.close()
+    return _page(request, work)
 
 
 def _csrf_refused(request: Request, tx: Transaction, session: UiSession | None) -> HTMLResponse:
@@ -190,22 +267,29 @@ def start_session(request: Request, response: Response, session: UiSession | Non
 @router.get("", name="ui_home")
 @router.get("/", name="ui_home_slash")
 def home(request: Request) -> Response:
-    return RedirectResponse(request.url_for("ui_events"), status_code=303)
+    """To the home of the signed-in staff member's first area."""
+
+    def work(tx: Transaction, session: UiSession) -> Response:
+        areas = areas_of(tx) or AREAS[:1]  # none any more: the page itself refuses, on record
+        return RedirectResponse(request.url_for(areas[0].home), status_code=303)
+
+    return _page(request, work)
 
 
 @router.get("/sign-in", name="ui_sign_in_form")
 def sign_in_form(request: Request) -> Response:
-    """Demo mode only: choose one of the staff to sign in as."""
+    """The parties whose staff sign in through their own provider; in demo mode also the demo staff
+    to choose from."""
     ui = _ui(request)
     if not ui.runtime.settings.demo:
-        raise NotFound("sign-in goes through your party's identity provider")
+        return render(request, "sign_in_elsewhere.html", {"providers": ui.providers()})
     now = ui.runtime.clock()
     session, _ = ui.sessions.read(request, now)
     session = session or UiSession.anonymous(now)
     with ui.runtime.session() as db:
         staff = db.execute(select(Staff.handle, Staff.party_id, Staff.roles).where(Staff.active.is_(True))
                            .order_by(Staff.handle)).all()
-    return render(request, "sign_in.html", {"staff": staff}, session=session)
+    return render(request, "sign_in.html", {"staff": staff, "providers": ui.providers()}, session=session)
 
 
 @router.post("/sign-in", name="ui_sign_in")
@@ -228,14 +312,13 @@ def sign_in(request: Request, handle: Annotated[str, Form(max_length=100)],
         return error_page(request, error, session)
     tx = _transaction(request, Actor.staff_member(staff_id, SOURCE_SYSTEM))
     try:
-        decision = tx.authorize(Action.AUDIT_READ, Resource(), purpose=OVERSIGHT, audit_action=AuditAction.UI_SIGN_IN,
-                                object_type="ui_session")
+        decision, area = decide_sign_in(tx, AuditAction.UI_SIGN_IN)
         tx.commit()
     finally:
         tx.close()
-    if not decision.allowed:
+    if area is None:
         return error_page(request, tx.refuse(decision), session)
-    return start_session(request, RedirectResponse(request.url_for("ui_events"), status_code=303), session, staff_id)
+    return start_session(request, RedirectResponse(request.url_for(area.home), status_code=303), session, staff_id)
 
 
 @router.post("/sign-out", name="ui_sign_out")
@@ -250,8 +333,7 @@ def sign_out(request: Request, csrf_token: Annotated[str, Form(max_length=100)] 
             return _csrf_refused(request, tx, session)
         try:
             # Recorded whatever the decision: the session ends either way.
-            tx.authorize(Action.AUDIT_READ, Resource(), purpose=OVERSIGHT, audit_action=AuditAction.UI_SIGN_OUT,
-                         object_type="ui_session")
+            decide_sign_in(tx, AuditAction.UI_SIGN_OUT)
         except Unauthenticated:
             pass  # the staff member is gone; the rejection is recorded
         tx.commit()
@@ -263,7 +345,83 @@ def sign_out(request: Request, csrf_token: Annotated[str, Form(max_length=100)] 
 
 @router.get("/signed-out", name="ui_signed_out")
 def signed_out(request: Request) -> Response:
-    return render(request, "sign_in_elsewhere.html", {"signed_out": True})
+    return render(request, "sign_in_elsewhere.html", {"signed_out": True, "providers": _ui(request).providers()})
+
+
+# ----- sign-in through the party's OpenID Connect provider ------------------------------------------
+
+
+def _provider_refused(request: Request, refused: SignInRefused, party: str | None) -> Response:
+    """A sign-in through a provider that did not get as far as a decision: recorded without an
+    actor (nobody is known, or the one named may not be trusted), with the party whose provider it
+    was; the flow cookie goes, and no session is issued."""
+    ui = _ui(request)
+    tx = _transaction(request)
+    tx.record(AuditAction.UI_SIGN_IN, outcome=Outcome.DENY, reason=refused.reason, purpose=OVERSIGHT,
+              object_type="ui_session", detail={"provider": party} if party else None)
+    tx.commit()
+    error = GatewayError(refused.detail)
+    error.status_code = refused.status_code
+    error.title = {400: "Sign-in failed", 401: "Sign-in failed", 403: "Not permitted", 404: "Not found"}.get(
+        refused.status_code, "Identity provider unavailable")
+    return ui.flows.clear(error_page(request, error))
+
+
+@router.get("/sign-in/{party}", name="ui_oidc_start")
+def oidc_start(request: Request, party: str) -> Response:
+    """Send the browser to the party's provider, with a new flow in its cookie."""
+    ui = _ui(request)
+    known = party if ui.oidc.provider(party) is not None else None
+    try:
+        url, flow = ui.oidc.begin(party, ui.runtime.clock())
+    except SignInRefused as refused:
+        return _provider_refused(request, refused, known)
+    return ui.flows.attach(RedirectResponse(url, status_code=303), flow)
+
+
+@router.get("/sign-in/{party}/callback", name="ui_oidc_callback")
+def oidc_callback(request: Request, party: str) -> Response:
+    """The provider sends the browser back here: check the flow, redeem the code, verify the ID
+    token, find the staff member of that party it names, decide and record, and start a session."""
+    ui = _ui(request)
+    known = party if ui.oidc.provider(party) is not None else None
+    flow, why = ui.flows.read(request, ui.runtime.clock())
+    params = request.query_params
+    try:
+        if flow is None:
+            raise SignInRefused(why, 400, "the sign-in has expired or was not started here; sign in again")
+        if flow.party != party or not flow.state_matches(params.get("state")):
+            raise SignInRefused("oidc_state_mismatch", 400, "the sign-in does not match the one started here; "
+                                                            "sign in again")
+        if params.get("error"):
+            raise SignInRefused("oidc_provider_refused", 401, "your identity provider did not sign you in")
+        code = params.get("code") or ""
+        if not 0 < len(code) <= 2000:
+            raise SignInRefused("oidc_code_missing", 400, "the identity provider sent no code; sign in again")
+        subject = ui.oidc.finish(flow, code=code, now=ui.runtime.clock())
+        with ui.runtime.session() as db:
+            staff = db.execute(select(Staff.id, Staff.party_id).where(Staff.handle == subject)).first()
+        if staff is None:
+            raise SignInRefused("staff_unknown", 403, "your identity provider names no staff member known here")
+        if staff.party_id != party:  # a party's provider speaks for that party's staff only
+            raise SignInRefused("staff_other_party", 403, "your identity provider names no staff member of "
+                                                          "its party")
+    except SignInRefused as refused:
+        return _provider_refused(request, refused, known)
+    tx = _transaction(request, Actor.staff_member(staff.id, SOURCE_SYSTEM))
+    try:
+        decision, area = decide_sign_in(tx, AuditAction.UI_SIGN_IN, detail={"provider": party})
+        tx.commit()
+    finally:
+        tx.close()
+    if area is None:
+        return ui.flows.clear(error_page(request, tx.refuse(decision)))
+    # A page of ours leads on, not a redirect: the way back began on the provider's page, another site,
+    # and a browser sends no SameSite=Strict cookie anywhere in that navigation, a redirect to the
+    # trail included (tests/web/test_ui_e2e.py shows it); the page's own link is a same-site start.
+    target = str(request.url_for(area.home))
+    response = render(request, "signed_in.html", {"target": target})
+    return ui.flows.clear(start_session(request, response, None, staff.id))
 
 
 # ----- the trail ------------------------------------------------------------------------------------
@@ -300,7 +458,19 @@ def _filters(tx: Transaction, params: dict[str, str | None]) -> EventFilter:
                        occurred_until=tx.start_of(end + dt.timedelta(days=1)) if end else None)
 
 
-_FILTER_FIELDS = ("pseudonym", "actor_id", "party", "action", "outcome", "from", "to")
+_FILTER_FIELDS = ("client_id", "pseudonym", "actor_id", "party", "action", "outcome", "from", "to")
+
+
+def _client_id(params: dict[str, str | None]) -> uuid.UUID | None:
+    """The "client reference" field: a client's id, which only the controller's privacy officers may
+    ask by (the service decides and records that, as for the API's ``client_id``)."""
+    value = _blank(params.get("client_id"))
+    if value is None:
+        return None
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        raise BadRequest("a client reference is the client's id, such as 0b8e4c1e-5d3f-4a6b-9c2d-7e1f0a9b8c7d") from None
 
 
 def _query(request: Request) -> dict[str, str]:
@@ -323,13 +493,15 @@ def _search_page(request: Request, *, title: str, fixed: dict[str, str], route: 
         query = {**_query(request), **fixed}
         filters = _filters(tx, query)
         page = auditlog_service.review_events(
-            tx, purpose=OVERSIGHT, pseudonym=filters.pseudonym, actor_id=filters.actor_id, party=filters.party,
-            action=filters.action, outcome=filters.outcome, occurred_from=filters.occurred_from,
-            occurred_until=filters.occurred_until, before=_before(request), limit=PAGE_SIZE)
+            tx, purpose=OVERSIGHT, client_id=_client_id(query), pseudonym=filters.pseudonym,
+            actor_id=filters.actor_id, party=filters.party, action=filters.action, outcome=filters.outcome,
+            occurred_from=filters.occurred_from, occurred_until=filters.occurred_until, before=_before(request),
+            limit=PAGE_SIZE)
         older = (f"{request.url_for(route)}?{urlencode({**_query(request), 'before': page.next_before})}"
                  if page.next_before is not None else None)
         return {"title": title, "query": query, "fixed": fixed, "events": page.items, "older": older,
                 "route": route, "export_query": urlencode(query),
+                "client_lookup": auditlog_service.looks_up_clients(tx),
                 "parties": sorted(runtime.covenant.parties), "actions": sorted(AuditAction),
                 "outcomes": list(Outcome)}
 
@@ -392,8 +564,9 @@ def _csv_cell(value: Any) -> str:
 
 def _export(request: Request, export_format: str) -> Response:
     def work(tx: Transaction, session: UiSession) -> Response:
-        filters = _filters(tx, _query(request))
-        items = auditlog_service.export_events(tx, purpose=OVERSIGHT, filters=filters, export_format=export_format)
+        query = _query(request)
+        items = auditlog_service.export_events(tx, purpose=OVERSIGHT, filters=_filters(tx, query),
+                                               client_id=_client_id(query), export_format=export_format)
         rows = [AuditEventRead.model_validate(item).model_dump(mode="json") for item in items]
         stamp = tx.now.strftime("%Y%m%dT%H%M%SZ")
         if export_format == "json":
@@ -443,14 +616,6 @@ def emergency_review(request: Request, access_id: uuid.UUID,
                      note: Annotated[str, Form(max_length=emergency_service.MAX_NOTE)] = "",
                      csrf_token: Annotated[str, Form(max_length=100)] = "") -> Response:
     """Record a privacy officer's finding on one window (justified or not, with a note)."""
-    ui = _ui(request)
-    session, _ = ui.sessions.read(request, ui.runtime.clock())
-    if session is not None and session.staff_id is not None and not session.csrf_matches(csrf_token):
-        tx = _transaction(request, Actor.staff_member(uuid.UUID(session.staff_id), SOURCE_SYSTEM))
-        try:
-            return _csrf_refused(request, tx, session)
-        finally:
-            tx.close()
 
     def work(tx: Transaction, session: UiSession) -> Response:
         if outcome not in [str(value) for value in emergency_service.OUTCOMES] or not note.strip():
@@ -458,4 +623,4 @@ def emergency_review(request: Request, access_id: uuid.UUID,
         emergency_service.review_emergency(tx, access_id, purpose=OVERSIGHT, outcome=outcome, note=note.strip())
         return RedirectResponse(f"{request.url_for('ui_emergency')}?reviewed=1", status_code=303)
 
-    return _page(request, work)
+    return form(request, csrf_token, work)

@@ -9,8 +9,8 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from audit import merkle
-from audit.checkpoint import (Checkpoint, InclusionProof, checkpoints_document, key_from_jwk, key_id, public_jwk,
-                              read_checkpoints_document)
+from audit.checkpoint import (Checkpoint, ConsistencyProof, InclusionProof, checkpoints_document, key_from_jwk,
+                              key_id, public_jwk, read_checkpoints_document, verify_extension)
 
 KEY = Ed25519PrivateKey.generate()
 OTHER = Ed25519PrivateKey.generate()
@@ -98,3 +98,46 @@ def test_an_inclusion_proof_verifies_and_a_tampered_one_does_not():
     assert not dataclasses.replace(proof, audit_path=proof.audit_path[::-1]).verifies(KEYS)
     assert not dataclasses.replace(proof, checkpoint=dataclasses.replace(checkpoint, tree_size=8)).verifies(KEYS)
     assert not proof.verifies({})
+
+
+LEAVES = [bytes([n]) * 32 for n in range(13)]
+
+
+def consistency(data, old_size, key=KEY):
+    old = Checkpoint.sign(KEY, tree_size=old_size, root_hash=merkle.root(LEAVES[:old_size]), sealed_at=AT)
+    new = Checkpoint.sign(key, tree_size=len(data), root_hash=merkle.root(data), sealed_at=AT)
+    return old, ConsistencyProof(first=old, second=new, proof=tuple(merkle.consistency_proof(data, old_size)))
+
+
+@pytest.mark.parametrize("old_size", [1, 4, 5, 8, 13])
+def test_a_witness_sees_that_the_trail_only_grew(old_size):
+    held, proof = consistency(LEAVES, old_size)
+    assert verify_extension(held, ConsistencyProof.from_json(proof.as_json()), KEYS)
+
+
+@pytest.mark.parametrize("old_size", [1, 4, 5, 8])
+def test_a_witness_sees_a_rewritten_trail_even_when_the_gateway_signs_it(old_size):
+    rewritten = list(LEAVES)
+    rewritten[old_size - 1] = b"\xff" * 32  # an event the witness's checkpoint sealed, changed
+    held, proof = consistency(rewritten, old_size)
+    assert proof.second.verifies(KEYS)  # signed with the gateway's own key: the signature alone is fooled
+    assert not verify_extension(held, proof, KEYS)
+    # Nor does it help to show the witness a "first" checkpoint re-signed over the rewritten trail.
+    forged_first = Checkpoint.sign(KEY, tree_size=old_size, root_hash=merkle.root(rewritten[:old_size]), sealed_at=AT)
+    forged = dataclasses.replace(proof, first=forged_first)
+    assert forged.verifies(KEYS) and not verify_extension(held, forged, KEYS)
+
+
+def test_a_proof_by_another_key_or_tampered_does_not_verify():
+    held, proof = consistency(LEAVES, 5, key=OTHER)
+    assert not verify_extension(held, proof, KEYS)
+    held, proof = consistency(LEAVES, 5)
+    assert not verify_extension(held, dataclasses.replace(proof, proof=proof.proof[:-1]), KEYS)
+    assert not verify_extension(held, dataclasses.replace(proof, proof=(bytes(32),) + proof.proof[1:]), KEYS)
+    other_size = Checkpoint.sign(KEY, tree_size=4, root_hash=merkle.root(LEAVES[:4]), sealed_at=AT)
+    assert not verify_extension(other_size, proof, KEYS)
+
+
+def test_a_malformed_consistency_proof_is_refused():
+    with pytest.raises(ValueError):
+        ConsistencyProof.from_json({"first": signed().as_json()})

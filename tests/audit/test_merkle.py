@@ -130,3 +130,15 @@ def test_consistency_bounds():
     assert not merkle.verify_consistency(0, 3, root, root, [])
     assert not merkle.verify_consistency(4, 3, root, root, [root])
     assert not merkle.verify_consistency(2, 4, merkle.root(leaves(2)), merkle.root(leaves(4)), [])
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 7, 8, 9, 16, 33])
+def test_a_consistency_proof_from_the_old_frontier_and_the_later_leaves_is_the_same(n):
+    data = leaves(n)
+    for m in range(1, n + 1):
+        old = merkle.Frontier()
+        for item in data[:m]:
+            old.append(item)
+        assert merkle.consistency_proof_after(old, n, iter(data[m:])) == merkle.consistency_proof(data, m)
+    with pytest.raises(ValueError):
+        merkle.consistency_proof_after(old, n + 1, iter([]))

@@ -13,7 +13,7 @@ from sqlalchemy import event, insert, select, update
 from audit import AuditCheckpoint, AuditEvent, GroupCommitter, Sealed, merkle, verify_chain, verify_sealed
 from audit import seal as audit_seal
 from audit.chain import GENESIS, link
-from audit.checkpoint import Checkpoint, checkpoints_document, key_id, read_checkpoints_document
+from audit.checkpoint import Checkpoint, checkpoints_document, key_id, read_checkpoints_document, verify_extension
 from gateway.db import create_db_engine
 from tests.audit.helpers import START, unit, without_append_only_guard
 
@@ -99,6 +99,19 @@ def test_consecutive_checkpoints_are_consistent(sealed):
             proof = audit_seal.consistency(conn, old, new)
             assert merkle.verify_consistency(old.tree_size, new.tree_size, old.root_hash, new.root_hash, proof)
             assert not merkle.verify_consistency(old.tree_size, new.tree_size, new.root_hash, new.root_hash, proof)
+
+
+def test_a_consistency_proof_between_stored_checkpoints_verifies_for_a_witness(sealed):
+    first, second, third = sealed.checkpoints()
+    with sealed.reader.connect() as conn:
+        proof = audit_seal.prove_consistency(conn, 10, 40)
+        assert (proof.first, proof.second) == (first, third)
+        assert verify_extension(first, proof, KEYS)
+        assert verify_extension(second, audit_seal.prove_consistency(conn, 25, 25), KEYS)
+        assert audit_seal.prove_consistency(conn, 10, 39) is None
+        assert audit_seal.prove_consistency(conn, 11, 40) is None
+        with pytest.raises(ValueError):
+            audit_seal.prove_consistency(conn, 25, 10)
 
 
 def test_every_event_has_an_inclusion_proof_that_verifies(sealed):
@@ -270,6 +283,28 @@ def test_a_consistently_rewritten_trail_passes_the_chain_but_not_the_checkpoints
     assert (report.ok, report.first_bad_checkpoint) == (False, 25)
     assert "between 11 and 25" in report.problem
     assert "broken at checkpoint 25" in report.describe()
+
+
+@pytest.mark.tampers
+def test_a_consistency_proof_from_a_rewritten_trail_fails_for_the_witness(sealed):
+    held = sealed.checkpoints()[0]
+    tamper(sealed, update(AuditEvent).where(AuditEvent.seq == 7).values(actor_id="someone-else"))
+    recompute_chain(sealed)
+    # The stored checkpoints are untouched and signed; the proof, built from the rewritten events, is
+    # what gives the rewrite away to a witness who holds only the first checkpoint.
+    with sealed.reader.connect() as conn:
+        proof = audit_seal.prove_consistency(conn, 10, 40)
+    assert proof.first == held and proof.second.verifies(KEYS)
+    assert not verify_extension(held, proof, KEYS)
+
+
+@pytest.mark.tampers
+def test_no_consistency_proof_over_a_missing_event(sealed):
+    tamper(sealed, AuditEvent.__table__.delete().where(AuditEvent.seq == 30))
+    with sealed.reader.connect() as conn:
+        with pytest.raises(audit_seal.SealRefused):
+            audit_seal.prove_consistency(conn, 10, 40, batch=7)
+        assert audit_seal.prove_consistency(conn, 10, 25, batch=7).verifies(KEYS)
 
 
 @pytest.mark.tampers

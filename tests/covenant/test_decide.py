@@ -342,7 +342,7 @@ def test_scopes(subject: Subject, action: Action, purpose: str, expected: Decisi
 # --- the gateway's administration (art. 3, 8.2) ----------------------------------------------------
 
 ADMINISTRATION = [Action.TOKEN_ISSUE, Action.KEYS_ROTATE, Action.AUDIT_VERIFY, Action.DEMO_SEED,
-                  Action.SERVICE_START]
+                  Action.SERVICE_START, Action.JOB_RUN, Action.JOB_LIST]
 ADMINISTRATION_IDS = [str(action) for action in ADMINISTRATION]
 TOKEN_ADMINISTRATOR = Subject(id=None, party=None, roles=frozenset({Role.ADMINISTRATOR}), scopes=ALL_SCOPES)
 
@@ -904,3 +904,127 @@ def test_only_privacy_officers_review_windows_whatever_the_purpose_allows() -> N
     decision = decide(staff(MUNICIPALITY, Role.FIELD_DIRECTOR), Action.EMERGENCY_REVIEW, Resource(),
                       Context(covenant=OPEN_PURPOSES, purpose="oversight", now=NOW))
     assert decision == refused(Reason.ROLE_REQUIRED)
+
+
+# --- clients' rights requests (art. 11-14) --------------------------------------------------------------------
+
+REQUEST_ACTIONS = [pytest.param(action, id=action.value) for action in (
+    Action.REQUEST_RECORD, Action.REQUEST_READ, Action.REQUEST_HANDLE, Action.REQUEST_DECIDE)]
+CLIENT_MANAGER = staff(SHELTER, Role.CLIENT_MANAGER)
+
+REQUEST_CASES = [
+    pytest.param(CLIENT_MANAGER, {"client": MANAGED}, PERMITTED_BY_LINK, id="own-client-manager"),
+    pytest.param(CLIENT_MANAGER, {"client": ClientFacts("client-1", processing_stopped=True, manager="staff-1")},
+                 PERMITTED_BY_LINK, id="own-client-manager-processing-stopped"),
+    pytest.param(CLIENT_MANAGER, {"client": ClientFacts("client-1", manager="staff-2")},
+                 refused(Reason.NOT_CLIENT_MANAGER), id="another-client-manager"),
+    pytest.param(CLIENT_MANAGER, {"client": MANAGED, "link": None}, refused(Reason.NOT_LINKED),
+                 id="own-client-manager-unlinked"),
+    pytest.param(CLIENT_MANAGER, {"client": MANAGED, "link": LinkFacts("link-7", since=NOW - 3 * DAY, until=NOW)},
+                 refused(Reason.LINK_ENDED), id="own-client-manager-link-ended"),
+    pytest.param(CLIENT_MANAGER, {"client": None}, refused(Reason.CLIENT_UNKNOWN), id="client-unknown"),
+    pytest.param(staff(MUNICIPALITY, Role.FIELD_DIRECTOR), {"client": MANAGED}, refused(Reason.ROLE_REQUIRED),
+                 id="field-director"),
+    pytest.param(staff(MUNICIPALITY, Role.PRIVACY_OFFICER), {"client": MANAGED}, refused(Reason.ROLE_REQUIRED),
+                 id="privacy-officer"),
+    pytest.param(staff(SHELTER), {"client": MANAGED}, refused(Reason.ROLE_NOT_FOR_PURPOSE), id="staff"),
+    pytest.param(CLIENT_MANAGER, {"client": MANAGED, "purpose": "housing"}, refused(Reason.PURPOSE_NOT_FOR_ACTION),
+                 id="care-purpose"),
+    pytest.param(staff(SHELTER, Role.CLIENT_MANAGER, scopes=frozenset({"records:read", "team:manage"})),
+                 {"client": MANAGED}, refused(Reason.SCOPE_MISSING), id="scope-missing"),
+]
+
+
+@pytest.mark.parametrize("action", REQUEST_ACTIONS)
+@pytest.mark.parametrize(("subject", "facts", "expected"), REQUEST_CASES)
+def test_a_clients_requests_are_handled_by_the_clients_own_linked_client_manager(
+        action: Action, subject: Subject, facts: dict[str, Any], expected: Decision) -> None:
+    """Art. 11-14 and Instrument 2: the client manager handles the client's requests, also after a
+    justified objection has stopped processing (the request itself must still be handled)."""
+    assert ask(subject, action, **{"purpose": "subject_rights", **facts}) == expected
+
+
+@pytest.mark.parametrize(("subject", "expected"), [
+    pytest.param(CLIENT_MANAGER, AS_CLIENT_MANAGER := Decision(True, Reason.PERMITTED, "role:client_manager"),
+                 id="client-manager"),
+    pytest.param(staff(MUNICIPALITY, Role.FIELD_DIRECTOR), refused(Reason.ROLE_REQUIRED), id="field-director"),
+])
+def test_the_queue_of_requests_is_for_client_managers(subject: Subject, expected: Decision) -> None:
+    assert ask(subject, Action.REQUEST_LIST, client=None, purpose="subject_rights") == expected
+
+
+def _shielded(subject: Subject, *, client: ClientFacts = MANAGED, emergency: EmergencyFacts | None = None,
+              link: LinkFacts | None = LINK) -> Decision:
+    return decide(subject, Action.RECORD_READ,
+                  Resource(client=client, category="ordinary", link=link, emergency=emergency, shielded=True),
+                  Context(covenant=REGION, purpose="wellbeing", now=NOW))
+
+
+@pytest.mark.parametrize(("subject", "expected"), [
+    pytest.param(CLIENT_MANAGER, Decision(True, Reason.PERMITTED, "notices:own"), id="client-manager"),
+    pytest.param(staff(MUNICIPALITY, Role.PRIVACY_OFFICER), Decision(True, Reason.PERMITTED, "notices:own"),
+                 id="privacy-officer"),
+    pytest.param(staff(MUNICIPALITY, Role.FIELD_DIRECTOR), Decision(True, Reason.PERMITTED, "notices:own"),
+                 id="field-director"),
+    pytest.param(staff(MUNICIPALITY, Role.STAFF), refused(Reason.ROLE_NOT_FOR_PURPOSE), id="staff"),
+    pytest.param(staff("nowhere", Role.CLIENT_MANAGER), refused(Reason.PARTY_UNKNOWN), id="no-party"),
+])
+def test_deadline_notices_are_read_by_those_they_are_addressed_to(subject: Subject, expected: Decision) -> None:
+    """Reminders go to client managers, escalations also to privacy officers, retention reminders also to
+    the controller's field directors (art. 9.3-9.5); nobody else has notices."""
+    assert ask(subject, Action.NOTICE_READ, client=None, purpose="subject_rights") == expected
+
+
+def test_a_shielded_entry_is_hidden_from_all_but_the_clients_client_manager() -> None:
+    """Art. 13: a granted correction may shield an entry; the client manager alone still sees it."""
+    managed_by_another = ClientFacts("client-1", manager="staff-2")  # staff() subjects are all "staff-1"
+    assert _shielded(CLIENT_MANAGER) == PERMITTED_BY_LINK
+    assert _shielded(staff(GGZ), client=managed_by_another) == refused(Reason.ENTRY_SHIELDED)
+    assert _shielded(CLIENT_MANAGER, client=managed_by_another) == refused(Reason.ENTRY_SHIELDED)
+    assert _shielded(staff(POLICE), client=managed_by_another, link=None, emergency=WINDOW) == \
+        refused(Reason.ENTRY_SHIELDED)
+    # The shield comes on top of the other rules: unlinked is still unlinked.
+    assert _shielded(CLIENT_MANAGER, link=None) == refused(Reason.NOT_LINKED)
+
+
+@pytest.mark.parametrize("subject", [pytest.param(_system(scopes=frozenset({"notifications:read"})), id="system"),
+                                     pytest.param(staff(GGZ), id="staff")])
+def test_a_party_fetches_its_notifications(subject: Subject) -> None:
+    """GDPR art. 19: a party's system or staff fetches the notices of corrections sent to the party."""
+    assert decide(subject, Action.NOTIFICATION_READ, Resource(), _context("wellbeing")) == \
+        Decision(True, Reason.PERMITTED, f"party:{subject.party}")
+    assert decide(subject._replace(party="nobody"), Action.NOTIFICATION_READ, Resource(),
+                  _context("wellbeing")).reason is Reason.PARTY_UNKNOWN
+    no_scope = subject._replace(scopes=frozenset({"events:write"}))
+    assert decide(no_scope, Action.NOTIFICATION_READ, Resource(), _context("wellbeing")).reason is \
+        Reason.SCOPE_MISSING
+
+
+@pytest.mark.parametrize(("subject", "kwargs", "expected"), [
+    pytest.param(staff(MUNICIPALITY, Role.FIELD_DIRECTOR), {},
+                 Decision(True, Reason.PERMITTED, "controller:field_director"), id="controller-field-director"),
+    pytest.param(staff(MUNICIPALITY, Role.FIELD_DIRECTOR, scopes=ALL_SCOPES), {},
+                 Decision(True, Reason.PERMITTED, "controller:field_director"), id="by-token"),
+    pytest.param(staff(MUNICIPALITY, Role.FIELD_DIRECTOR, scopes=frozenset({"records:read"})), {},
+                 refused(Reason.SCOPE_MISSING), id="no-team-manage-scope"),
+    pytest.param(staff(MUNICIPALITY, Role.FIELD_DIRECTOR), {"client": None}, refused(Reason.CLIENT_UNKNOWN),
+                 id="unknown-client"),
+    pytest.param(staff(SHELTER, Role.FIELD_DIRECTOR), {}, refused(Reason.NOT_CONTROLLER),
+                 id="field-director-of-another-party"),
+    pytest.param(staff(MUNICIPALITY, Role.PRIVACY_OFFICER), {}, refused(Reason.ROLE_NOT_FOR_PURPOSE),
+                 id="privacy-officer"),
+    pytest.param(CLIENT_MANAGER, {"client": MANAGED}, refused(Reason.ROLE_NOT_FOR_PURPOSE), id="client-manager"),
+    pytest.param(staff(MUNICIPALITY, Role.FIELD_DIRECTOR), {"purpose": "case_management"},
+                 refused(Reason.PURPOSE_NOT_FOR_ACTION), id="other-purpose"),
+    pytest.param(staff(MUNICIPALITY, Role.FIELD_DIRECTOR, active=False), {}, refused(Reason.STAFF_INACTIVE),
+                 id="inactive"),
+])
+def test_the_statistics_decision_is_the_controllers(subject: Subject, kwargs: dict, expected: Decision) -> None:
+    """Art. 9.4-9.5 with art. 7: the controller decides to keep a de-identified extract; its duties are
+    done by its coordination point, so a field director of the party the covenant names as controller."""
+    assert ask(subject, Action.STATISTICS_DECIDE, **{"purpose": "statistics", **kwargs}) == expected
+
+
+def test_only_the_statistics_purpose_allows_the_statistics_decision() -> None:
+    assert [code for code, purpose in REGION.purposes.items()
+            if Action.STATISTICS_DECIDE in purpose.actions] == ["statistics"]

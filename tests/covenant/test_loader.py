@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import shutil
 from collections.abc import Callable
@@ -58,6 +59,7 @@ def test_model_covenant_loads_with_its_terms() -> None:
     assert model.terms.correction_execution == Duration(days=14)
     assert model.terms.objection_decision == Duration(days=28)
     assert model.retention.after_last_contact == Duration(years=5)
+    assert model.retention.statistics_k == 5
     police = model.party_kinds["police"]
     assert (police.criminal_justice, police.read, police.write) == (
         True, {"ordinary", "criminal"}, {"ordinary", "criminal"})
@@ -188,11 +190,26 @@ FAULTS = [
           "terms.objection_decision", NOT_A_DURATION),
     fault("term-zero", setting("terms", "correction_execution", to="P0D"),
           "terms.correction_execution", "must be longer than zero"),
-    fault("term-missing", deleting("terms", "access"), "terms.access", "missing"),
+    fault("term-missing", deleting("terms", "correction_decision"), "terms.correction_decision", "missing"),
+    fault("atw-not-bool", setting("terms", "algemene_termijnenwet", to="yes"),
+          "terms.algemene_termijnenwet", "must be true or false"),
     fault("retention-zero", setting("retention", "after_last_contact", to="P0Y0M"),
           "retention.after_last_contact", "must be longer than zero"),
     fault("retention-not-a-duration", setting("retention", "after_last_contact", to="5 years"),
           "retention.after_last_contact", NOT_A_DURATION),
+    # Art. 9.4-9.5: a kept extract row stands for a group of at least k clients; a group of one is the client.
+    fault("statistics-k-one", setting("retention", "statistics_k", to=1), "retention.statistics_k",
+          "must be at least 2"),
+    fault("statistics-k-zero", setting("retention", "statistics_k", to=0), "retention.statistics_k",
+          "must be at least 2"),
+    fault("statistics-k-huge", setting("retention", "statistics_k", to=1001), "retention.statistics_k",
+          "at most 1000"),
+    fault("statistics-k-text", setting("retention", "statistics_k", to="5"), "retention.statistics_k",
+          "must be a whole number"),
+    fault("statistics-k-bool", setting("retention", "statistics_k", to=True), "retention.statistics_k",
+          "must be a whole number"),
+    fault("statistics-k-float", setting("retention", "statistics_k", to=5.0), "retention.statistics_k",
+          "must be a whole number"),
     # Art. 4: purposes name known actions and roles.
     fault("purpose-unknown-action",
           setting("purposes", "wellbeing", "actions", to=["record.read", "record.delete"]),
@@ -515,3 +532,42 @@ def test_windows_are_hours_and_minutes() -> None:
 
     assert parse_window("PT1H30M") == dt.timedelta(hours=1, minutes=30)
     assert parse_window("PT45M") == dt.timedelta(minutes=45)
+
+
+# --- terms: the access default and the Algemene termijnenwet ------------------------------------------------
+
+def test_the_shipped_covenants_adopt_the_algemene_termijnenwet() -> None:
+    for document in (policies.MODEL_COVENANT, policies.DEMO_REGION):
+        assert load_covenant(document).terms.algemene_termijnenwet is True
+
+
+def test_without_the_setting_the_algemene_termijnenwet_does_not_apply() -> None:
+    document = region_document()
+    del document["terms"]["algemene_termijnenwet"]
+    assert parse_covenant(document, source="t.toml").terms.algemene_termijnenwet is False
+
+
+def test_without_an_access_term_it_is_the_gdprs_month() -> None:
+    """GDPR art. 12(3): one month, when the covenant states no access term of its own."""
+    document = region_document()
+    del document["terms"]["access"]
+    assert parse_covenant(document, source="t.toml").terms.access == Duration(months=1)
+    document["terms"]["access"] = "P21D"
+    assert parse_covenant(document, source="t.toml").terms.access == Duration(days=21)
+
+
+def test_statistics_k_defaults_to_five_and_may_be_raised() -> None:
+    """Art. 9.4-9.5: a covenant that states no ``statistics_k`` gets 5; one that states it gets its own."""
+    document = model_document()
+    del document["retention"]["statistics_k"]
+    assert parse_covenant(document).retention.statistics_k == 5
+    document["retention"]["statistics_k"] = 11
+    assert parse_covenant(document).retention.statistics_k == 11
+
+
+def test_the_retention_term_ends_after_the_last_contact_or_else_the_registration() -> None:
+    """Art. 9.3: five years after the last contact; a client with none reported, after the registration."""
+    retention = parse_covenant(model_document()).retention
+    assert retention.ends_on(dt.date(2026, 3, 1), dt.date(2027, 2, 28)) == dt.date(2032, 2, 28)
+    assert retention.ends_on(dt.date(2026, 3, 1), None) == dt.date(2031, 3, 1)
+    assert retention.ends_on(dt.date(2024, 2, 29), None) == dt.date(2029, 2, 28)

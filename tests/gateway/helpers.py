@@ -13,7 +13,7 @@ from covenant.scopes import scopes_for
 
 # The v1 operations that are public on purpose, like a key set: no token, no purpose, no rate to count.
 # A signed checkpoint holds a count, a hash and a time, no personal data.
-PUBLIC = {("/v1/audit/checkpoints/latest", "get")}
+PUBLIC = {("/v1/audit/checkpoints/latest", "get"), ("/v1/audit/checkpoints/consistency", "get")}
 
 
 def token(runtime, staff_id, *, scopes=None, ttl: int = 3600) -> str:

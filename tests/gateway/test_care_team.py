@@ -78,7 +78,7 @@ def test_a_member_is_linked_once_even_when_two_grants_race(runtime, demo, engine
         def work(tx):
             care_service.grant_link(tx, client_id=client_id, staff_id=member, purpose="case_management",
                                     reason="twice at once")
-            barrier.wait(timeout=10)  # both have passed the early check before either commits
+            barrier.wait(timeout=60)  # both have passed the early check before either commits
         try:
             act(runtime, demo.staff["client_manager"], work)
             outcomes.append("linked")

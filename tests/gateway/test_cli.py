@@ -17,7 +17,9 @@ import httpx
 import pytest
 from sqlalchemy import create_engine, text
 
+from audit.checkpoint import Checkpoint, ConsistencyProof, read_checkpoints_document, verify_extension
 from tests.audit.helpers import without_append_only_guard
+from tests.conftest import HTTP_TIMEOUT
 
 GATEWAY = [sys.executable, "-m", "gateway.cli"]
 
@@ -27,7 +29,7 @@ def env(databases, tmp_path):
     environment = {k: v for k, v in os.environ.items() if not k.startswith("GATEWAY_")}
     environment.update(GATEWAY_HOME=str(tmp_path), GATEWAY_DATABASE_URL=databases.data_url,
                        GATEWAY_KEYSTORE_URL=databases.keystore_url, GATEWAY_KEYS_DIR=str(tmp_path / "keys"),
-                       GATEWAY_LOG_FORMAT="json")
+                       GATEWAY_LOG_FORMAT="json", GATEWAY_SCHEDULER="false")
     return environment
 
 
@@ -145,7 +147,7 @@ def test_serve_answers_on_loopback_and_records_its_start(env, databases):
     server = subprocess.Popen([*GATEWAY, "serve", "--port", str(port)], env=env, stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True)
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 120
         while True:
             try:
                 health = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
@@ -156,7 +158,7 @@ def test_serve_answers_on_loopback_and_records_its_start(env, databases):
                 time.sleep(0.2)
         assert health.json()["status"] == "ok"
         listed = httpx.get(f"http://127.0.0.1:{port}/v1/clients/{ids['clients'][0]}/entries",
-                           headers={"Authorization": f"Bearer {minted}", "X-Purpose": "housing"})
+                           headers={"Authorization": f"Bearer {minted}", "X-Purpose": "housing"}, timeout=HTTP_TIMEOUT)
         assert listed.status_code == 200 and len(listed.json()) == 4
     finally:
         server.terminate()
@@ -241,6 +243,16 @@ def test_audit_seal_checkpoints_prove_and_verify_against_a_witness(env, database
     proof = json.loads(gateway(env, "audit", "prove", first).stdout)
     assert proof["seq"] == 1 and proof["checkpoint"] == document["checkpoints"][0]
     assert gateway(env, "audit", "verify", "--checkpoints", str(witness)).stdout.startswith("audit trail intact")
+    held = Checkpoint.from_json(document["checkpoints"][0])
+    keys = read_checkpoints_document(document)[1]
+    newer = int(gateway(env, "audit", "seal").stdout.split()[1])
+
+    def consistency(check=True):
+        return gateway(env, "audit", "consistency", str(held.tree_size), str(newer), check=check)
+
+    assert verify_extension(held, ConsistencyProof.from_json(json.loads(consistency().stdout)), keys)
+    assert gateway(env, "audit", "consistency", str(newer), str(held.tree_size), check=False).returncode == 3
+    assert gateway(env, "audit", "consistency", str(held.tree_size), str(newer + 1), check=False).returncode == 3
     # A forger rewrites event 2 and recomputes every hash after it: the chain alone is fooled.
     from audit.chain import GENESIS, link
     with without_append_only_guard(engine) as conn:
@@ -265,5 +277,71 @@ def test_audit_seal_checkpoints_prove_and_verify_against_a_witness(env, database
     broken = gateway(env, "audit", "verify", "--checkpoints", str(witness), check=False)
     assert broken.returncode == 1
     assert f"broken at checkpoint {document['checkpoints'][0]['tree_size']}" in broken.stdout
+    # The witness, holding only its checkpoint, sees it too: the proof from the rewritten trail fails.
+    assert not verify_extension(held, ConsistencyProof.from_json(json.loads(consistency().stdout)), keys)
     unknown = gateway(env, "audit", "prove", str(uuid.uuid4()), check=False)
     assert unknown.returncode == 3
+
+
+def test_jobs_run_takes_the_lease_once_across_processes(env, databases):
+    gateway(env, "demo")
+    engine = create_engine(databases.data_url)
+
+    def scalar(sql: str):
+        with engine.connect() as conn:
+            return conn.execute(text(sql)).scalar()
+
+    # Another instance holds the seal job's lease: this process refuses, seals nothing, and says so.
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO job_lease (name, holder, held_until, last_started) "
+                          "VALUES ('audit.seal', 'elsewhere:1:ab', :until, :now)"),
+                     {"until": dt.datetime(2100, 1, 1), "now": dt.datetime(2026, 1, 1)})
+    held = gateway(env, "jobs", "run", "audit.seal", check=False)
+    assert held.returncode == 1 and "another instance holds its lease" in held.stderr
+    assert scalar("SELECT count(*) FROM audit_checkpoint") == 0
+    assert scalar("SELECT reason FROM audit_event WHERE action = 'job.run' ORDER BY seq DESC LIMIT 1") == "lease_held"
+
+    # The lease is free: two processes at once make one checkpoint between them.
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE job_lease SET holder = NULL, held_until = NULL"))
+    racers = [subprocess.Popen([*GATEWAY, "jobs", "run", "audit.seal"], env=env, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True, cwd=Path(__file__).resolve().parents[2])
+              for _ in range(2)]
+    results = [(racer.wait(timeout=120), racer.stdout.read(), racer.stderr.read()) for racer in racers]
+    assert sorted(code for code, _, _ in results) in ([0, 0], [0, 1]), results
+    assert sum("audit.seal: done" in out for _, out, _ in results) == 1, results
+    assert scalar("SELECT count(*) FROM audit_checkpoint") == 1
+    listed = {row["name"]: row for row in json.loads(gateway(env, "jobs", "list", "--json").stdout)}
+    assert listed["audit.seal"]["last_outcome"] in ("done", "idle") and listed["audit.seal"]["held_by"] is None
+    assert listed["idempotency.purge"] == {**listed["idempotency.purge"], "schedule": "every 1 hour",
+                                           "last_started": None}
+    assert scalar("SELECT count(*) FROM audit_event WHERE action = 'job.list'") == 1
+    assert gateway(env, "audit", "verify").stdout.startswith("audit trail intact")
+    unknown = gateway(env, "jobs", "run", "no.such_job", check=False)
+    assert unknown.returncode == 3 and "no job" in unknown.stderr
+    engine.dispose()
+
+
+def test_a_staff_members_address_for_notices_is_set_and_cleared_but_never_recorded(env, databases):
+    ids = json.loads(gateway(env, "demo", "--json").stdout)
+    manager = ids["staff"]["client_manager"]
+    address = "m.de.vries@opvang.example"
+    assert "mailed there" in gateway(env, "staff", "email", "demo.client_manager", address).stdout
+    engine = create_engine(databases.data_url)
+    try:
+        with engine.connect() as conn:
+            stored = conn.execute(text("SELECT email FROM staff WHERE handle = 'demo.client_manager'")).scalar()
+            assert str(stored) == address
+            # Refused: not an address, nobody of that handle, neither an address nor --clear.
+            assert gateway(env, "staff", "email", manager, "not-an-address", check=False).returncode == 3
+            assert gateway(env, "staff", "email", "demo.nobody", address, check=False).returncode == 3
+            assert gateway(env, "staff", "email", manager, check=False).returncode == 2
+            gateway(env, "staff", "email", manager, "--clear")
+            assert conn.execute(text("SELECT email FROM staff WHERE handle = 'demo.client_manager'")).scalar() is None
+            rows = conn.execute(text("SELECT outcome, reason, object_id, detail FROM audit_event "
+                                     "WHERE action = 'staff.email' ORDER BY seq")).all()
+    finally:
+        engine.dispose()
+    assert [(row[0], row[1]) for row in rows] == [
+        ("permit", "permitted"), ("deny", "email_invalid"), ("deny", "staff_unknown"), ("permit", "permitted")]
+    assert rows[0][2] == manager and address not in " ".join(str(row) for row in rows)

@@ -6,9 +6,11 @@ import datetime as dt
 import uuid
 
 import pytest
+from sqlalchemy import select
 
 from audit import AuditAction, Outcome
 from gateway.clients.models import Client
+from gateway.records.models import Entry
 from tests.gateway.helpers import auth, last_event, token
 from tests.gateway.test_oauth import Partner
 
@@ -111,6 +113,33 @@ def test_a_deletion_at_the_source_destroys_that_partys_entries_under_that_refere
     event = last_event(runtime, action=AuditAction.EVENT_SOURCE_DELETED)
     assert event.detail == {"entries_destroyed": [doomed]}
     assert "DH-17" not in str(event.detail)
+
+
+def test_a_source_deletion_destroys_exactly_the_matching_entries(runtime, demo, shelter, http):
+    """Only the reporting party's entries under that reference, of that client: not the same reference
+    on another client, not the party's other entries, not another party's entries."""
+    from tests.gateway.helpers import register_client
+
+    manager = token(runtime, demo.staff["client_manager"])
+    other_client = register_client(runtime, demo.staff["client_manager"])
+    note = {"kind": "note", "category": "ordinary", "content": {"text": "intake talk"}, "source_reference": "DH-21"}
+
+    def write(client_id, body) -> str:
+        response = http.post(f"/v1/clients/{client_id}/entries", json=body, headers=auth(manager))
+        assert response.status_code == 201, response.text
+        return response.json()["id"]
+
+    doomed = [write(demo.clients[0], note), write(demo.clients[0], note)]
+    kept = [write(other_client, note), write(demo.clients[0], {**note, "source_reference": "DH-210"}),
+            write(demo.clients[0], {key: value for key, value in note.items() if key != "source_reference"})]
+    response = http.post(events_url(demo.clients[0]), json={"type": "source_deleted", "source_reference": "DH-21"},
+                         headers=auth(system_token(http, shelter), "wellbeing"))
+    assert response.status_code == 201 and response.json()["entries_destroyed"] == 2
+    with runtime.session() as session:
+        left = {str(entry_id) for entry_id in session.scalars(select(Entry.id))}
+    assert left.isdisjoint(doomed) and set(kept) <= left
+    assert sorted(last_event(runtime, action=AuditAction.EVENT_SOURCE_DELETED).detail["entries_destroyed"]) == \
+        sorted(doomed)
 
 
 @pytest.mark.parametrize("body", [

@@ -16,6 +16,7 @@ from gateway.idempotency import Answer, IdempotencyRecord, purge_expired
 from gateway.main import create_app
 from gateway.records.models import Entry
 from gateway.routing import operations
+from tests.conftest import HTTP_TIMEOUT
 from tests.gateway.helpers import auth, events, partner_token, seed_idempotency_record, token
 
 PROBLEM = "application/problem+json"
@@ -215,8 +216,8 @@ def test_concurrent_duplicates_apply_once(runtime, demo, server, bearer):
     answers = []
 
     def post():
-        with httpx.Client(base_url=server.url, timeout=10) as client:
-            barrier.wait(timeout=10)
+        with httpx.Client(base_url=server.url, timeout=HTTP_TIMEOUT) as client:
+            barrier.wait(timeout=60)
             answers.append(client.post(url(demo), json=NOTE, headers=keyed(bearer, "burst")))
 
     threads = [threading.Thread(target=post) for _ in range(6)]

@@ -106,11 +106,13 @@ def test_a_revoked_token_is_refused_from_the_next_request_on(runtime, demo, part
     assert introspected.json() == {"active": False}
 
 
-def test_a_system_token_carries_only_events_and_names_the_system(runtime, demo, partner, http):
+def test_a_system_token_carries_only_events_and_notifications_and_names_the_system(runtime, demo, partner, http):
     response = http.post("/oauth/token", data={"grant_type": "client_credentials", **partner.client_assertion()})
     assert response.status_code == 200, response.text
     body = response.json()
-    assert (body["token_type"], body["scope"], body["expires_in"]) == ("Bearer", "events:write", 600)
+    # Events to report, and the party's notifications of corrections to fetch (GDPR art. 19).
+    assert (body["token_type"], body["scope"], body["expires_in"]) == ("Bearer", "events:write notifications:read",
+                                                                       600)
     claims = runtime.tokens.verify(body["access_token"], runtime.clock())
     assert (claims.subject, claims.client_id, claims.party) == (partner.client_id, partner.client_id,
                                                                 demo.parties["shelter"])

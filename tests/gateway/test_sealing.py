@@ -11,9 +11,13 @@ from sqlalchemy import select, text, update
 
 from audit import AuditAction, AuditEvent, Outcome
 from audit.chain import link
-from audit.checkpoint import InclusionProof, key_from_jwk, key_id, read_checkpoints_document
+from audit.checkpoint import (ConsistencyProof, InclusionProof, key_from_jwk, key_id, read_checkpoints_document,
+                              verify_extension)
 from gateway import operations
-from gateway.auditlog.sealing import SEAL_KEY_FILE, seal_job
+from gateway.auditlog import service as auditlog_service
+from gateway.auditlog.sealing import SEAL_KEY_FILE
+from gateway.errors import Conflict, InvalidRequest, NotFound
+from gateway.ratelimit import RateLimiter
 from gateway.models import DATA_METADATA
 from gateway.parties.models import Staff
 from gateway.parties.service import staff_row
@@ -48,14 +52,6 @@ def test_seal_is_decided_recorded_and_covers_its_own_event(runtime, demo):
     assert last_event(runtime, action=AuditAction.AUDIT_VERIFY).detail["checkpoints"] == 2
 
 
-def test_the_job_seals_without_an_event_of_its_own(runtime, demo):
-    before = len(events(runtime))
-    seal_job(runtime)
-    assert len(events(runtime)) == before
-    with runtime.engine.connect() as conn:
-        assert conn.execute(text("SELECT max(tree_size) FROM audit_checkpoint")).scalar() == before
-
-
 def test_checkpoints_export_for_witnesses_and_verify_against_them(runtime, demo):
     operations.seal_now(runtime)
     document = operations.export_checkpoints(runtime)
@@ -73,6 +69,73 @@ def test_prove_prints_a_proof_that_verifies(runtime, demo):
     key = key_from_jwk(proof["public_key"])
     assert InclusionProof.from_json(proof).verifies({key_id(key): key})
     assert last_event(runtime, action=AuditAction.AUDIT_PROVE).object_id == str(first.id)
+
+
+def test_consistency_is_decided_recorded_and_verifies_for_a_witness(runtime, demo):
+    held = operations.seal_now(runtime)
+    newer = operations.seal_now(runtime)
+    proof = operations.prove_consistency(runtime, first=held.tree_size, second=newer.tree_size)
+    key = key_from_jwk(proof["public_key"])
+    assert verify_extension(held, ConsistencyProof.from_json(json.loads(json.dumps(proof))), {key_id(key): key})
+    recorded = last_event(runtime, action=AuditAction.AUDIT_PROVE)
+    assert (recorded.outcome, recorded.object_type, recorded.detail) == (
+        Outcome.PERMIT, "audit_checkpoint", {"first": held.tree_size, "second": newer.tree_size})
+    with pytest.raises(NotFound):
+        operations.prove_consistency(runtime, first=held.tree_size, second=newer.tree_size + 1)
+    assert last_event(runtime, action=AuditAction.AUDIT_PROVE).reason == "not_found"
+    with pytest.raises(InvalidRequest):
+        operations.prove_consistency(runtime, first=newer.tree_size, second=held.tree_size)
+    assert last_event(runtime, action=AuditAction.AUDIT_PROVE).reason == "query_invalid"
+
+
+def consistency(http, **params):
+    return http.get("/v1/audit/checkpoints/consistency", params=params)
+
+
+def test_the_consistency_proof_is_public_unrecorded_and_verifies(runtime, demo, http):
+    held = operations.seal_now(runtime)
+    newer = operations.seal_now(runtime)
+    before = len(events(runtime))
+    answer = consistency(http, first=held.tree_size, second=newer.tree_size)
+    assert answer.status_code == 200
+    assert answer.headers["cache-control"] == "public, max-age=86400, immutable"
+    body = answer.json()
+    assert body["first"] == held.as_json() and body["second"] == newer.as_json()
+    assert verify_extension(held, ConsistencyProof.from_json(body), runtime.seal_key.keys)
+    same = consistency(http, first=newer.tree_size, second=newer.tree_size).json()
+    assert same["proof"] == [] and verify_extension(newer, ConsistencyProof.from_json(same), runtime.seal_key.keys)
+    assert len(events(runtime)) == before  # hashes only, like the latest checkpoint: nothing recorded
+
+
+@pytest.mark.parametrize("params,status", [
+    ({"first": 1, "second": "sealed"}, 404),
+    ({"first": "held", "second": 10**9}, 404),
+    ({"first": "sealed", "second": "held"}, 422),
+    ({"first": 0, "second": "sealed"}, 422),
+    ({"first": "x", "second": "sealed"}, 422),
+    ({"second": "sealed"}, 422),
+])
+def test_the_consistency_proof_names_stored_checkpoints_only(runtime, demo, http, params, status):
+    held = operations.seal_now(runtime)
+    newer = operations.seal_now(runtime)
+    sizes = {"held": held.tree_size, "sealed": newer.tree_size}
+    answer = consistency(http, **{name: sizes.get(value, value) for name, value in params.items()})
+    assert answer.status_code == status
+    assert answer.headers["content-type"] == "application/problem+json"
+
+
+def test_computing_consistency_proofs_is_limited(runtime, demo, http):
+    held = operations.seal_now(runtime)
+    newer = operations.seal_now(runtime)
+    runtime.rate_limiter = RateLimiter("600/minute")
+    for _ in range(6):
+        assert consistency(http, first=held.tree_size, second=newer.tree_size).status_code == 200
+    refused = consistency(http, first=held.tree_size, second=newer.tree_size)
+    assert refused.status_code == 429 and int(refused.headers["retry-after"]) > 0
+    assert "consistency proofs" in refused.json()["detail"]
+    # An unknown size is answered without counting: it costs nothing to say.
+    assert consistency(http, first=held.tree_size, second=10**9).status_code == 404
+    assert auditlog_service.CONSISTENCY_RATE == "6/minute"
 
 
 @pytest.mark.tampers
@@ -156,3 +219,17 @@ def test_proofs_are_for_privacy_officers_only(runtime, demo, http, member, scope
     operations.seal_now(runtime)
     bearer = token(runtime, demo.staff[member], scopes=scopes) if member else None
     assert proof(http, bearer, events(runtime)[0].id).status_code == status
+
+
+@pytest.mark.tampers
+def test_no_consistency_proof_over_a_broken_trail(runtime, demo, http):
+    held = operations.seal_now(runtime)
+    newer = operations.seal_now(runtime)
+    with without_append_only_guard(runtime.writer_engine) as conn:
+        conn.execute(AuditEvent.__table__.delete().where(AuditEvent.seq == newer.tree_size))
+        conn.commit()
+    answer = consistency(http, first=held.tree_size, second=newer.tree_size)
+    assert answer.status_code == 409 and answer.headers["content-type"] == "application/problem+json"
+    with pytest.raises(Conflict):
+        operations.prove_consistency(runtime, first=held.tree_size, second=newer.tree_size)
+    assert last_event(runtime, action=AuditAction.AUDIT_PROVE).reason == "trail_broken"

@@ -54,7 +54,7 @@ def page(browser):
     # The UI works without JavaScript: the browser runs none of the pages' (there is none to run).
     context = browser.new_context(accept_downloads=True, java_script_enabled=False)
     page = context.new_page()
-    page.set_default_timeout(15_000)
+    page.set_default_timeout(30_000)
     yield page
     context.close()
 
@@ -169,3 +169,93 @@ def test_a_review_without_its_csrf_token_is_refused(runtime, demo, server, http,
     assert page.get_by_role("heading", level=1).inner_text() == "Form refused (403)"
     with runtime.session() as session:
         assert session.get(EmergencyAccess, uuid.UUID(opened.json()["id"])).reviewed_at is None
+
+
+def test_outside_demo_mode_a_privacy_officer_signs_in_through_the_partys_provider(runtime, demo, page, port, clock):
+    from playwright.sync_api import expect
+
+    from gateway.config import OidcProvider
+    from gateway.main import create_app
+    from tests.conftest import LoopbackServer
+    from tests.web.oidc_provider import CLIENT_ID, CLIENT_SECRET, StandInProvider
+    from tests.web.test_ui_oidc import production
+
+    party = demo.parties["municipality"]
+    # The provider at "localhost", the gateway at 127.0.0.1: two sites, as in earnest, and the way back
+    # starts from the provider's own page, so that it meets the browser's SameSite rules for the flow
+    # cookie (Lax: sent back) and the session cookie (Strict: not sent within that navigation).
+    with StandInProvider(clock, subject="demo.privacy_officer", host="localhost", login_page=True) as provider:
+        production(runtime, {party: OidcProvider(issuer=provider.issuer, client_id=CLIENT_ID,
+                                                 client_secret=CLIENT_SECRET)})
+        with LoopbackServer(create_app(runtime), port) as server:
+            page.goto(f"{server.url}/ui/events")
+            assert page.get_by_role("heading", level=1).inner_text() == "Sign in"
+            page.get_by_role("link", name=f"Sign in with {runtime.covenant.parties[party].name}").click()
+            page.get_by_role("link", name="Continue as demo.privacy_officer").click()  # at the provider
+            # Back, to a page that leads on to the trail (no JavaScript).
+            expect(page.get_by_role("heading", level=1)).to_have_text("Search the trail")
+            assert "Audit trail verified intact up to event" in page.get_by_role("status").inner_text()
+            event = last_event(runtime, action=AuditAction.UI_SIGN_IN)
+            assert (event.outcome, event.actor_id, event.detail) == (
+                Outcome.PERMIT, demo.staff["privacy_officer"], {"provider": party})
+
+            page.get_by_role("link", name="Denied attempts").click()
+            assert page.get_by_role("heading", level=1).inner_text() == "Denied attempts"
+            page.get_by_role("button", name="Sign out").click()
+            assert page.get_by_role("heading", level=1).inner_text() == "Signed out"
+            assert last_event(runtime, action=AuditAction.UI_SIGN_OUT).outcome == Outcome.PERMIT
+
+
+def test_a_client_manager_records_decides_and_downloads_the_letter_of_a_correction(runtime, demo, server, page,
+                                                                                      tmp_path):
+    from pypdf import PdfReader
+
+    from gateway.rights.models import RightsRequest
+
+    reasons = "The night shelter's log shows the client was in hospital that week."
+    sign_in(page, server, "demo.client_manager")
+    assert page.get_by_role("heading", level=1).inner_text() == "Requests"
+    navigation = page.get_by_role("navigation", name="Pages")
+    assert navigation.get_by_role("link", name="Requests").is_visible()
+    assert navigation.get_by_role("link", name="Search the trail").count() == 0
+    assert "No open requests." in page.get_by_role("table", name="Open requests").inner_text()
+
+    page.get_by_label("Kind of request").select_option("correction")  # the demo client is the only one
+    page.get_by_role("button", name="Next").click()
+    assert page.get_by_role("heading", level=1).inner_text().startswith("Record a correction request of client ")
+    entry = page.get_by_label("Entry to correct")
+    entry.select_option(label=next(text for text in entry.locator("option").all_inner_texts()
+                                   if text.startswith("intake")))
+    page.get_by_label("What the client asks").select_option("improve")
+    page.get_by_label("What the client says").fill("I was in hospital in October, I did not refuse help.")
+    page.get_by_role("button", name="Record the request").click()
+    assert page.get_by_text("Done: recorded.").is_visible()
+    opened = last_event(runtime, action=AuditAction.REQUEST_OPEN)
+    assert (opened.outcome, opened.actor_id) == (Outcome.PERMIT, demo.staff["client_manager"])
+    with runtime.session() as session:
+        request = session.get(RightsRequest, uuid.UUID(opened.object_id))
+        due = request.decision_due.isoformat()
+
+    navigation.get_by_role("link", name="Requests").click()
+    row = page.get_by_role("table", name="Open requests").get_by_role("row").filter(has_text="correction")
+    assert due in row.inner_text() and "received" in row.inner_text()
+    row.get_by_role("link").click()
+    page.get_by_role("button", name="Take into review").click()
+    assert page.get_by_text("Done: review.").is_visible()
+    page.get_by_label("granted", exact=True).check()
+    page.get_by_label("Reasons").fill(reasons)
+    page.get_by_role("button", name="Decide").click()
+    assert page.get_by_text("Done: decide.").is_visible()
+    decided = last_event(runtime, action=AuditAction.REQUEST_DECIDE)
+    assert (decided.outcome, decided.detail["outcome"]) == (Outcome.PERMIT, "granted")
+
+    with page.expect_download() as download_info:
+        page.get_by_role("link", name="Decision letter (PDF, nl)").click()
+    target = tmp_path / "letter.pdf"
+    download_info.value.save_as(target)
+    text = " ".join(" ".join(p.extract_text() for p in PdfReader(target).pages).split())
+    assert "Wij wijzen uw verzoek om correctie toe." in text and reasons in text
+    assert opened.client_pseudonym in text and opened.object_id in text
+    letter = last_event(runtime, action=AuditAction.REQUEST_LETTER)
+    assert (letter.outcome, letter.actor_id, letter.detail["language"]) == (
+        Outcome.PERMIT, demo.staff["client_manager"], "nl")

@@ -8,6 +8,7 @@ import datetime as dt
 import io
 import re
 import tempfile
+import uuid
 from pathlib import Path
 
 import httpx
@@ -15,6 +16,8 @@ import pytest
 from starlette.responses import Response
 
 from audit import AuditAction, Outcome
+from gateway.parties.models import Staff
+from gateway.parties.service import staff_row
 from gateway.web.sessions import SessionCodec, UiSession
 from tests.gateway.helpers import auth, events, last_event, token
 
@@ -84,8 +87,19 @@ def test_a_client_history_and_its_exports(runtime, demo, http):
     assert as_json.status_code == 200 and {item["client_pseudonym"] for item in as_json.json()} == {pseudonym}
 
 
-@pytest.mark.parametrize("member", ["police_officer", "client_manager", "field_director"])
-def test_only_privacy_officers_may_sign_in(runtime, demo, http, member):
+def test_a_field_director_signs_in_to_their_deadline_notices_only(runtime, demo, http):
+    """Field directors of the controller are told when a client's retention term is ending (art. 9.4):
+    their one page is the notices; the trail and the requests still refuse them, on record."""
+    assert sign_in(http, "demo.field_director").status_code == 303
+    page = http.get("/ui/notices")
+    navigation = page.text.split('<nav aria-label="Pages">', 1)[1].split("</nav>", 1)[0]
+    assert page.status_code == 200 and "Deadline notices" in navigation
+    assert "Search the trail" not in navigation and "Requests" not in navigation
+    assert http.get("/ui/events").status_code == 403 and http.get("/ui/requests").status_code == 403
+
+
+@pytest.mark.parametrize("member", ["police_officer"])
+def test_only_staff_with_a_ui_area_may_sign_in(runtime, demo, http, member):
     refused = sign_in(http, f"demo.{member}")
     assert refused.status_code == 403 and "text/html" in refused.headers["content-type"]
     event = last_event(runtime, action=AuditAction.UI_SIGN_IN)
@@ -142,6 +156,51 @@ def test_the_search_filters(runtime, demo, http):
     assert http.get("/ui/events", params={"action": "no.such"}).status_code == 400
 
 
+def test_the_controllers_privacy_officer_searches_by_client_reference(runtime, demo, http):
+    police_tries_the_demo_client(runtime, demo, http)
+    pseudonym = pseudonym_of_demo_client(runtime)
+    sign_in(http, "demo.privacy_officer")
+    form = http.get("/ui/events")
+    assert 'name="client_id"' in form.text and "Client reference" in form.text
+    page = http.get("/ui/events", params={"client_id": demo.clients[0], "outcome": "deny"})
+    assert page.status_code == 200 and demo.staff["police_officer"] in page.text and pseudonym in page.text
+    viewed = last_event(runtime, action=AuditAction.AUDIT_READ)
+    assert (viewed.outcome, viewed.client_pseudonym, viewed.detail["scope"]) == (Outcome.PERMIT, pseudonym, "all")
+    assert demo.clients[0] not in str(viewed.detail)  # the trail names the client by pseudonym only
+    assert f'value="{demo.clients[0]}"' in page.text  # the field keeps what was asked
+    exported = http.get("/ui/export.csv", params={"client_id": demo.clients[0]})
+    rows = list(csv.DictReader(io.StringIO(exported.text)))
+    assert rows and {row["client_pseudonym"] for row in rows} == {pseudonym}
+    export = last_event(runtime, action=AuditAction.AUDIT_EXPORT)
+    assert (export.outcome, export.client_pseudonym) == (Outcome.PERMIT, pseudonym)
+    unknown = http.get("/ui/events", params={"client_id": "00000000-0000-4000-8000-000000000000"})
+    assert unknown.status_code == 404 and last_event(runtime, action=AuditAction.AUDIT_READ).detail == {"found": False}
+    assert http.get("/ui/events", params={"client_id": "not-an-id"}).status_code == 400
+    both = http.get("/ui/events", params={"client_id": demo.clients[0], "pseudonym": pseudonym})
+    assert both.status_code == 400
+
+
+def test_a_privacy_officer_of_another_party_gets_no_client_reference_field(runtime, demo, http, clock):
+    officer_id = uuid.uuid4()
+    with runtime.writer_engine.begin() as conn:
+        conn.execute(Staff.__table__.insert().values(**staff_row(
+            staff_id=officer_id, party=demo.parties["shelter"], handle="shelter.privacy", roles=["privacy_officer"],
+            now=clock())))
+    sign_in(http, "shelter.privacy")
+    form = http.get("/ui/events")
+    assert form.status_code == 200 and 'name="client_id"' not in form.text and "Client reference" not in form.text
+    assert 'name="client_id"' not in http.get("/ui/denied").text
+    # A crafted query parameter is refused and recorded, as the API refuses it.
+    for path in ("/ui/events", "/ui/denied", "/ui/export.csv"):
+        refused = http.get(path, params={"client_id": demo.clients[0]})
+        assert refused.status_code == 403 and "text/html" in refused.headers["content-type"]
+        assert demo.clients[0] not in refused.text
+        action = AuditAction.AUDIT_EXPORT if path.endswith(".csv") else AuditAction.AUDIT_READ
+        event = last_event(runtime, action=action)
+        assert (event.outcome, event.reason, event.actor_id, event.client_pseudonym) == (
+            Outcome.DENY, "client_lookup_not_permitted", str(officer_id), None)
+
+
 def test_unusual_volume(runtime, demo, http):
     manager = token(runtime, demo.staff["client_manager"])
     assert http.get(f"/v1/clients/{demo.clients[0]}/entries", headers=auth(manager, "housing")).status_code == 200
@@ -155,11 +214,12 @@ def test_unusual_volume(runtime, demo, http):
 
 def test_outside_demo_mode_there_is_no_local_sign_in(runtime, demo, settings):
     from gateway.main import create_app
-    from tests.conftest import LoopbackServer
+    from tests.conftest import HTTP_TIMEOUT, LoopbackServer
 
     runtime.settings = settings.model_copy(update={"mode": "production"})
-    with LoopbackServer(create_app(runtime)) as server, httpx.Client(base_url=server.url) as client:
-        assert client.get("/ui/sign-in").status_code == 404
+    with LoopbackServer(create_app(runtime)) as server, httpx.Client(base_url=server.url, timeout=HTTP_TIMEOUT) as client:
+        form = client.get("/ui/sign-in")  # no demo staff to choose from; no provider configured either
+        assert form.status_code == 200 and "demo.privacy_officer" not in form.text and "none is configured" in form.text
         assert client.post("/ui/sign-in", data={"handle": "demo.privacy_officer"}).status_code == 404
         page = client.get("/ui/events", follow_redirects=False)
         assert page.status_code == 401 and "OpenID Connect" in page.text
