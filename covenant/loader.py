@@ -21,6 +21,7 @@ from typing import Any, Mapping
 from covenant.model import (
     CORE_CATEGORIES,
     CRIMINAL,
+    DEFAULT_BACKUP_GRACE,
     DEFAULT_STATISTICS_K,
     GDPR_ACCESS_TERM,
     Action,
@@ -49,6 +50,9 @@ _WINDOW = re.compile(r"PT(?:(?P<hours>[0-9]+)H)?(?:(?P<minutes>[0-9]+)M)?", re.A
 # (that needs a care-team link, Instrument 2e).
 MAX_EMERGENCY_WINDOW = dt.timedelta(hours=24)
 MAX_STATISTICS_K = 1000
+# A key-store backup restores destroyed files for as long as this term: more than a quarter defeats the
+# purpose of destroying them (art. 9), so a covenant may shorten the default, and lengthen it only so far.
+MAX_BACKUP_GRACE_DAYS = 92
 _DOCUMENT_NAME = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9_.-]*\.toml", re.ASCII)
 _TOP_LEVEL = (
     "covenant",
@@ -273,9 +277,10 @@ class _Parser:
 
         terms = self.terms(self.table(self.doc.get("terms"), "terms"))
         retention_table = self.table(self.doc.get("retention"), "retention")
-        self.check_keys(retention_table, "retention", ("after_last_contact", "statistics_k"))
+        self.check_keys(retention_table, "retention", ("after_last_contact", "statistics_k", "backup_grace"))
         retention = Retention(after_last_contact=self.duration(retention_table, "after_last_contact", "retention"),
-                              statistics_k=self.statistics_k(retention_table))
+                              statistics_k=self.statistics_k(retention_table),
+                              backup_grace=self.backup_grace(retention_table))
 
         grounds = self.code_list("confidentiality_grounds")
         domains = self.code_list("life_domains")
@@ -315,6 +320,21 @@ class _Parser:
             raise self.fail("retention.statistics_k", f"must be at least 2 and at most {MAX_STATISTICS_K}: "
                                                       "a group of one is the client")
         return value
+
+    def backup_grace(self, table: Mapping[str, Any]) -> Duration:
+        """``[retention] backup_grace``: how long a key-store backup may still unwrap the data keys in it.
+
+        A day at least (the job that replaces the key-encryption key runs daily), at most
+        ``MAX_BACKUP_GRACE_DAYS`` in the longest case (P3M is 92 days from 1 July); the default when
+        absent is ``DEFAULT_BACKUP_GRACE``."""
+        if "backup_grace" not in table:
+            return DEFAULT_BACKUP_GRACE
+        grace = self.duration(table, "backup_grace", "retention")
+        longest = max((grace.after(start) - start).days for start in (dt.date(2027, 7, 1), dt.date(2028, 1, 31)))
+        if not 1 <= longest <= MAX_BACKUP_GRACE_DAYS:
+            raise self.fail("retention.backup_grace", f"must be at most {MAX_BACKUP_GRACE_DAYS} days: a key-store "
+                                                      "backup restores destroyed files for that long")
+        return grace
 
     def terms(self, table: Mapping[str, Any]) -> Terms:
         """``[terms]`` (art. 12-14): the four terms, and whether the Algemene termijnenwet extends them.

@@ -193,6 +193,10 @@ class Terms:
 # (k-anonymity over the extract's quasi-identifiers) when a covenant states no ``statistics_k``.
 DEFAULT_STATISTICS_K = 5
 
+# How long a backup of the key store may still unwrap the data keys it holds, when a covenant states no
+# ``backup_grace``: the key-encryption key that wraps them is replaced and destroyed within this term.
+DEFAULT_BACKUP_GRACE = Duration(days=30)
+
 
 @dataclass(frozen=True, slots=True)
 class Retention:
@@ -200,10 +204,15 @@ class Retention:
 
     Art. 9.4-9.5: what the controller keeps longer for statistics is stripped of identity; ``statistics_k``
     is the smallest group of clients a row of the kept extract may stand for.
+
+    Crypto-shredding: ``backup_grace`` is the longest a destroyed client's file can still be restored from
+    backups, since a key-store backup is useless once the key-encryption key that wrapped it is destroyed;
+    the gateway replaces that key within this term (job ``keys.rotate``).
     """
 
     after_last_contact: Duration
     statistics_k: int = DEFAULT_STATISTICS_K
+    backup_grace: Duration = DEFAULT_BACKUP_GRACE
 
     def ends_on(self, registered_on: dt.date, last_contact_on: dt.date | None) -> dt.date:
         """Art. 9.3: the day the client's term ends: ``after_last_contact`` after the last contact, or

@@ -117,6 +117,11 @@ class KekRing:
     def ids(self) -> list[str]:
         return sorted(path.stem for path in self.folder.glob("kek-*.key"))
 
+    @staticmethod
+    def created_at(kek_id: str) -> dt.datetime:
+        """When the KEK ``kek_id`` was made: its id says so (``kek-20261123T101500Z-…``)."""
+        return dt.datetime.strptime(kek_id.split("-")[1], "%Y%m%dT%H%M%SZ").replace(tzinfo=dt.UTC)
+
     def create(self, now: dt.datetime) -> str:
         ensure_private_folder(self.folder)
         kek_id = f"kek-{now.astimezone(dt.UTC):%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
@@ -329,6 +334,11 @@ class Vault:
     def forget_cached(self) -> None:
         with self._lock:
             self._cache.clear()
+
+    def active_kek_since(self) -> dt.datetime | None:
+        """When the active key-encryption key was made; ``None`` before the first."""
+        active = self._ring.active_id()
+        return None if active is None else self._ring.created_at(active)
 
     def rotate_kek(self, now: dt.datetime, *, batch: int = 1_000) -> RotationReport:
         """Introduce a new KEK, rewrap every data key with it, and destroy the old KEKs.

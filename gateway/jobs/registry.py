@@ -8,10 +8,11 @@ from __future__ import annotations
 from gateway.auditlog.jobs import SEAL
 from gateway.idempotency import PURGE
 from gateway.jobs.job import Job
+from gateway.retention.jobs import KEK_ROTATION
 from gateway.retention.jobs import PURGE as RETENTION_PURGE
 from gateway.rights.jobs import DEADLINES
 
-JOBS: tuple[Job, ...] = (SEAL, PURGE, DEADLINES, RETENTION_PURGE)
+JOBS: tuple[Job, ...] = (SEAL, PURGE, DEADLINES, RETENTION_PURGE, KEK_ROTATION)
 
 
 def get_job(name: str) -> Job | None:

@@ -60,6 +60,7 @@ def test_model_covenant_loads_with_its_terms() -> None:
     assert model.terms.objection_decision == Duration(days=28)
     assert model.retention.after_last_contact == Duration(years=5)
     assert model.retention.statistics_k == 5
+    assert model.retention.backup_grace == Duration(days=30)
     police = model.party_kinds["police"]
     assert (police.criminal_justice, police.read, police.write) == (
         True, {"ordinary", "criminal"}, {"ordinary", "criminal"})
@@ -210,6 +211,15 @@ FAULTS = [
           "must be a whole number"),
     fault("statistics-k-float", setting("retention", "statistics_k", to=5.0), "retention.statistics_k",
           "must be a whole number"),
+    # Crypto-shredding: a key-store backup may unwrap destroyed files' keys for at most a quarter.
+    fault("backup-grace-long", setting("retention", "backup_grace", to="P4M"), "retention.backup_grace",
+          "at most 92 days"),
+    fault("backup-grace-93-days", setting("retention", "backup_grace", to="P93D"), "retention.backup_grace",
+          "at most 92 days"),
+    fault("backup-grace-zero", setting("retention", "backup_grace", to="P0D"), "retention.backup_grace",
+          "must be longer than zero"),
+    fault("backup-grace-not-a-duration", setting("retention", "backup_grace", to="30 days"),
+          "retention.backup_grace", NOT_A_DURATION),
     # Art. 4: purposes name known actions and roles.
     fault("purpose-unknown-action",
           setting("purposes", "wellbeing", "actions", to=["record.read", "record.delete"]),
@@ -563,6 +573,18 @@ def test_statistics_k_defaults_to_five_and_may_be_raised() -> None:
     assert parse_covenant(document).retention.statistics_k == 5
     document["retention"]["statistics_k"] = 11
     assert parse_covenant(document).retention.statistics_k == 11
+
+
+def test_backup_grace_defaults_to_thirty_days_and_may_be_a_quarter_at_most() -> None:
+    """A covenant that states no ``backup_grace`` gets 30 days; three months is the longest it may state
+    (92 days from 1 July), and shorter is always allowed."""
+    document = model_document()
+    del document["retention"]["backup_grace"]
+    assert parse_covenant(document).retention.backup_grace == Duration(days=30)
+    document["retention"]["backup_grace"] = "P3M"
+    assert parse_covenant(document).retention.backup_grace == Duration(months=3)
+    document["retention"]["backup_grace"] = "P1D"
+    assert parse_covenant(document).retention.backup_grace == Duration(days=1)
 
 
 def test_the_retention_term_ends_after_the_last_contact_or_else_the_registration() -> None:

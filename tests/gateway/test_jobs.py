@@ -221,7 +221,7 @@ def test_jobs_list_shows_schedules_and_last_runs_and_is_recorded(runtime, demo, 
     run_job(runtime, SEAL, manual=False)
     listed = {row["name"]: row for row in list_jobs(runtime)}
     assert list(listed) == job_names() == ["audit.seal", "idempotency.purge", "request.deadlines",
-                                           "retention.purge"]
+                                           "retention.purge", "keys.rotate"]
     assert listed["retention.purge"]["schedule"] == "cron 30 2 * * *"
     assert listed["audit.seal"]["schedule"] == "every 1 minute"
     assert listed["request.deadlines"]["schedule"] == "cron 0 7 * * *"
