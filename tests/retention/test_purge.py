@@ -229,6 +229,68 @@ def test_on_sqlite_the_content_and_its_ciphertext_leave_the_files(runtime, demo,
         assert wrapped not in content and wrapped[12:44] not in content, path
 
 
+def _postgres_files(conn, schemas: list[str]) -> list[Path]:
+    """The files of every table (with its TOAST table) and index in ``schemas``, in the server's data
+    directory, when this process can read it (the server runs on this machine; the tests run as a user
+    that may read its files), else an empty list."""
+    data_directory = Path(conn.exec_driver_sql("SHOW data_directory").scalar())
+    relations = conn.exec_driver_sql(
+        "SELECT pg_relation_filepath(c.oid) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE n.nspname = ANY(%(schemas)s) AND c.relkind IN ('r', 'i') "
+        "UNION SELECT pg_relation_filepath(c.reltoastrelid) FROM pg_class c JOIN pg_namespace n "
+        "ON n.oid = c.relnamespace WHERE n.nspname = ANY(%(schemas)s) AND c.reltoastrelid <> 0",
+        {"schemas": schemas}).scalars().all()
+    try:
+        return [path for relation in relations if relation
+                for path in (data_directory / relation).parent.glob(Path(relation).name + "*") if path.is_file()]
+    except PermissionError:
+        return []
+
+
+def test_on_postgresql_the_content_never_reaches_the_server_and_its_ciphertext_leaves_the_tables_after_vacuum(
+        runtime, demo, engine_name):
+    """The server keeps a deleted row's bytes until VACUUM rewrites the table, and its WAL until the segment
+    is recycled: the plaintext was never there (only ciphertext reached the server); after the purge, a
+    checkpoint and VACUUM FULL, neither the ciphertext nor the wrapped data key is left in any table's files.
+    What the WAL still holds is wrapped under a key-encryption key that ``keys.rotate`` destroys within
+    ``[retention] backup_grace`` (tests/retention/test_backup_grace.py)."""
+    if engine_name != "postgresql":
+        pytest.skip("SQLite's files are checked in test_on_sqlite_the_content_and_its_ciphertext_leave_the_files")
+    marker = f"marker-{secrets.token_hex(12)}"
+    client = new_client(runtime, demo, marker)
+    with runtime.engine.connect() as conn:
+        ciphertext = conn.scalar(select(Entry.ciphertext).where(Entry.client_id == client))
+    with runtime.keystore_engine.connect() as conn:
+        wrapped = conn.scalar(select(ClientKey.wrapped_key).where(ClientKey.client_id == client))
+    schemas = {name: engine.url.query["options"].split("=", 1)[1]
+               for name, engine in (("data", runtime.engine), ("keystore", runtime.keystore_engine))}
+    with runtime.writer_engine.connect() as conn:
+        conn.exec_driver_sql("CHECKPOINT")
+        files = _postgres_files(conn, list(schemas.values()))
+    if not files:
+        pytest.skip("the PostgreSQL server's files are not readable from this process")
+    assert any(ciphertext in path.read_bytes() for path in files)  # the check can see what it looks for
+
+    purge(runtime, today=DAY_AFTER)
+
+    with runtime.writer_engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        for name, schema in schemas.items():
+            for table in inspect(conn).get_table_names(schema=schema):
+                conn.exec_driver_sql(f'VACUUM FULL "{schema}"."{table}"')
+        conn.exec_driver_sql("CHECKPOINT")
+        files = _postgres_files(conn, list(schemas.values()))
+        wal = sorted((Path(conn.exec_driver_sql("SHOW data_directory").scalar()) / "pg_wal").glob("0*"))
+    assert files and wal
+    for path in files:
+        content = path.read_bytes()
+        assert marker.encode() not in content, path
+        assert ciphertext[13:45] not in content, path
+        assert wrapped[12:44] not in content, path
+    for path in wal:  # the plaintext never reached the server at all
+        if path.is_file():
+            assert marker.encode() not in path.read_bytes(), path
+
+
 def test_restored_backups_do_not_bring_destroyed_clients_back(runtime, demo, clock):
     """A key-store backup restored after a purge brings keys of destroyed clients back: the next run
     destroys them (a day old at least: a younger one may be a registration under way). A data backup
