@@ -52,7 +52,7 @@ import os
 import signal
 import uuid
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Callable, Iterable
+from typing import TYPE_CHECKING, Callable, Iterable, Sequence
 
 import structlog
 from sqlalchemy import and_, delete, func, or_, select, update
@@ -67,7 +67,7 @@ from gateway.emergency.models import EmergencyAccess
 from gateway.records.models import Entry
 from gateway.retention.models import LegalHold
 from gateway.rights.models import DeadlineNotice, Notice, Notification, RightsRequest, Status
-from gateway.statistics.service import forget_decisions, take_extract
+from gateway.statistics.service import forget_decisions, take_extracts
 from gateway.transaction import Actor, Transaction
 from gateway.vault import ClientKey
 
@@ -95,18 +95,18 @@ class ClientRow:
     created_at: dt.datetime
 
 
-def _keep_statistics(tx: Transaction, client: ClientRow) -> None:
+def _keep_statistics(tx: Transaction, batch: Sequence[ClientRow]) -> None:
     """Art. 9.4-9.5: where the controller decided to keep statistics, take the de-identified extract."""
-    take_extract(tx, client.id)
+    take_extracts(tx, [client.id for client in batch])
 
 
-# Hooks run inside the transaction that marks a batch for destruction, once per client, before its data
-# key is destroyed (the file can still be read with ``tx``). What they queue with ``tx.write`` and
+# Hooks run inside the transaction that marks a batch for destruction, once per batch (each client of it
+# once), before the batch's data keys are destroyed (the files can still be read with ``tx``). What they queue with ``tx.write`` and
 # ``tx.record`` commits with the mark, or not at all: when a client of the batch turned out no longer due
 # inside that transaction, it is rolled back and the hooks run again for the clients still due. A hook
 # that raises stops the run (nothing of that batch is destroyed). The statistics extract (art. 9.4-9.5)
 # is taken here.
-BEFORE_DESTROY: list[Callable[[Transaction, ClientRow], None]] = [_keep_statistics]
+BEFORE_DESTROY: list[Callable[[Transaction, Sequence[ClientRow]], None]] = [_keep_statistics]
 
 
 @dataclass
@@ -251,9 +251,8 @@ class _Steps:
 def _mark(tx: Transaction, batch: list[ClientRow], today: dt.date) -> None:
     """Step 1: run the hooks and mark the batch, if every client in it is still due."""
     runtime, ids = tx.runtime, [client.id for client in batch]
-    for client in batch:
-        for hook in BEFORE_DESTROY:
-            hook(tx, client)
+    for hook in BEFORE_DESTROY:
+        hook(tx, batch)
 
     def mark(conn) -> None:
         still = set(conn.scalars(select(Client.id).where(Client.id.in_(ids), _due(runtime, today))))

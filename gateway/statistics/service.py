@@ -3,8 +3,8 @@ when the client's file is destroyed, the extract is taken, checked for small gro
 
 The decision is the controller's (art. 7), taken by a field director of the controller's party
 (:func:`covenant.decide`); it is refused (409) once the term has ended: art. 9.4 allows keeping longer
-only when decided before. The extract is taken by :func:`take_extract`, which the purge calls inside
-each client's destruction transaction: it consumes the decision, so that nothing about the client is
+only when decided before. The extract is taken by :func:`take_extracts`, which the purge calls inside
+the transaction that marks a batch for destruction: it consumes the decision, so that nothing about the client is
 left but the extract row, which nothing links back to the client.
 """
 
@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from dataclasses import dataclass
+from typing import Sequence
 
 from sqlalchemy import Connection, delete, func, insert, select
 
@@ -27,7 +28,7 @@ from gateway.statistics import extract
 from gateway.statistics.models import StatisticsDecision, StatisticsExtract, StatisticsHeld
 from gateway.transaction import Transaction
 
-# The purge, which calls take_extract, runs as the administrator (beheerder) for the covenant's administration.
+# The purge, which calls take_extracts, runs as the administrator (beheerder) for the covenant's administration.
 ADMINISTRATION = "covenant_administration"
 
 
@@ -101,6 +102,16 @@ def _rows(tx: Transaction, table) -> list[tuple[uuid.UUID, extract.Row]]:
             for row in tx.session.execute(select(table.id, *(getattr(table, name) for name in _COLUMNS)))]
 
 
+def take_extracts(tx: Transaction, client_ids: Sequence[uuid.UUID]) -> None:
+    """:func:`take_extract` for each of ``client_ids`` the controller decided on, found with one query: the
+    purge calls this for every batch it destroys, nearly all of whose clients have no decision."""
+    decided = dict(tx.session.execute(select(StatisticsDecision.client_id, StatisticsDecision.id)
+                                      .where(StatisticsDecision.client_id.in_(client_ids))).tuples().all())
+    for client_id in client_ids:
+        if client_id in decided:
+            _extract(tx, client_id, decided[client_id])
+
+
 def take_extract(tx: Transaction, client_id: uuid.UUID) -> None:
     """Called by the purge inside the client's destruction transaction, before its rows go: when the
     controller decided to keep statistics, de-identify the client (:mod:`gateway.statistics.extract`),
@@ -110,11 +121,11 @@ def take_extract(tx: Transaction, client_id: uuid.UUID) -> None:
     named, so the trail does not link the client to its row. Without a decision it does nothing.
 
     Rows held or kept earlier in the same unit of work are not seen until it commits: the purge
-    commits each client on its own. The decision is looked up first and the client read only when there is
-    one: the purge calls this for every client it destroys, nearly all without a decision."""
-    decision_id = tx.session.scalar(select(StatisticsDecision.id).where(StatisticsDecision.client_id == client_id))
-    if decision_id is None:
-        return
+    commits each batch on its own."""
+    take_extracts(tx, [client_id])
+
+
+def _extract(tx: Transaction, client_id: uuid.UUID, decision_id: uuid.UUID) -> None:
     client = tx.session.get(Client, client_id)
     k = tx.covenant.retention.statistics_k
     candidate = _candidate(tx, client)

@@ -183,9 +183,10 @@ def test_small_batches_destroy_the_same(runtime, demo):
 def test_the_before_destroy_hooks_read_the_file_inside_the_mark(runtime, demo, monkeypatch):
     seen = []
 
-    def hook(tx, client):
-        entry = tx.session.scalars(select(Entry).where(Entry.client_id == client.id)).first()
-        seen.append((client.pseudonym, records_service._view(tx, entry).content if entry else None))
+    def hook(tx, batch):
+        for client in batch:
+            entry = tx.session.scalars(select(Entry).where(Entry.client_id == client.id)).first()
+            seen.append((client.pseudonym, records_service._view(tx, entry).content if entry else None))
 
     monkeypatch.setattr(retention, "BEFORE_DESTROY", [hook])
     purge(runtime, today=DAY_AFTER)
@@ -326,9 +327,9 @@ def test_a_contact_that_comes_in_before_the_mark_keeps_the_client(runtime, demo,
     late = new_client(runtime, demo)
     calls = []
 
-    def contact_arrives(tx, client):
-        calls.append(client.id)
-        if len(calls) == 1:
+    def contact_arrives(tx, batch):
+        calls.extend(client.id for client in batch)
+        if len(calls) == len(batch):  # the first attempt at the batch
             with runtime.writer_engine.begin() as conn:
                 conn.execute(Client.__table__.update().where(Client.id == late).values(
                     last_contact_at=dt.datetime(2029, 1, 1, tzinfo=dt.UTC)))
