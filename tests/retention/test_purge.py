@@ -207,15 +207,22 @@ def test_a_purge_is_refused_to_a_staff_member(runtime, demo):
     assert rows_about(runtime, uuid.UUID(demo.clients[0]))
 
 
-def test_on_sqlite_the_content_and_its_ciphertext_leave_the_files(runtime, demo, engine_name, tmp_path):
-    if engine_name != "sqlite":
-        pytest.skip("PostgreSQL keeps dead tuples until VACUUM; the destroyed key makes them unreadable")
+def marked_client(runtime, demo) -> tuple[str, bytes, bytes]:
+    """A new client past term with one entry holding a random marker: the marker, the entry's ciphertext
+    and the client's wrapped data key, to look for in the files after the purge."""
     marker = f"marker-{secrets.token_hex(12)}"
     client = new_client(runtime, demo, marker)
     with runtime.engine.connect() as conn:
         ciphertext = conn.scalar(select(Entry.ciphertext).where(Entry.client_id == client))
     with runtime.keystore_engine.connect() as conn:
         wrapped = conn.scalar(select(ClientKey.wrapped_key).where(ClientKey.client_id == client))
+    return marker, ciphertext, wrapped
+
+
+def test_on_sqlite_the_content_and_its_ciphertext_leave_the_files(runtime, demo, engine_name, tmp_path):
+    if engine_name != "sqlite":
+        pytest.skip("PostgreSQL keeps dead tuples until VACUUM; the destroyed key makes them unreadable")
+    marker, ciphertext, wrapped = marked_client(runtime, demo)
     files = [path for path in tmp_path.rglob("*.db*") if path.is_file()]
     assert any(ciphertext in path.read_bytes() for path in files)
 
@@ -257,12 +264,7 @@ def test_on_postgresql_the_content_never_reaches_the_server_and_its_ciphertext_l
     ``[retention] backup_grace`` (tests/retention/test_backup_grace.py)."""
     if engine_name != "postgresql":
         pytest.skip("SQLite's files are checked in test_on_sqlite_the_content_and_its_ciphertext_leave_the_files")
-    marker = f"marker-{secrets.token_hex(12)}"
-    client = new_client(runtime, demo, marker)
-    with runtime.engine.connect() as conn:
-        ciphertext = conn.scalar(select(Entry.ciphertext).where(Entry.client_id == client))
-    with runtime.keystore_engine.connect() as conn:
-        wrapped = conn.scalar(select(ClientKey.wrapped_key).where(ClientKey.client_id == client))
+    marker, ciphertext, wrapped = marked_client(runtime, demo)
     schemas = {name: engine.url.query["options"].split("=", 1)[1]
                for name, engine in (("data", runtime.engine), ("keystore", runtime.keystore_engine))}
     with runtime.writer_engine.connect() as conn:
