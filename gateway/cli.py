@@ -158,11 +158,8 @@ def cmd_covenant(settings: Settings, args: argparse.Namespace) -> int:
                 if (args.key is None) == (args.signature is None):
                     print("gateway: approve takes --key PRIVATE_KEY_FILE or --signature BASE64", file=sys.stderr)
                     return 2
-                key_id = None
-                signature = args.signature
-                if args.key is not None:
-                    signature, key_id = service.sign_with_file(runtime, args.version, args.key)
-                done = service.approve(runtime, args.version, party=args.party, signature=signature, key_id=key_id)
+                done = service.approve(runtime, args.version, party=args.party, signature=args.signature,
+                                       private_key_file=args.key)
                 if done.effective_at is not None:
                     print(f"{done.party} approved {done.version} (key {done.key_id}); every party has approved: "
                           f"in force from {done.effective_at.isoformat()}")

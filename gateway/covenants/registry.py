@@ -68,6 +68,10 @@ class CovenantVersions:
         self._loaded_at: float | None = None
         self._lock = threading.Lock()
 
+    def remember(self, version_id: uuid.UUID, covenant: Covenant) -> None:
+        """A version this instance has just parsed (it need not parse the stored document again)."""
+        self._parsed[version_id] = covenant
+
     def refresh(self) -> None:
         """Re-read the versions that have an ``effective_at``."""
         query = (select(_table.c.id, _table.c.covenant_id, _table.c.version, _table.c.document, _table.c.digest,

@@ -15,6 +15,7 @@ decided under the version in force, or under the covenant file while no version 
 from __future__ import annotations
 
 import base64
+import dataclasses
 import datetime as dt
 import difflib
 import json
@@ -331,24 +332,22 @@ class Approved:
 
 
 def sign_with_file(runtime: Runtime, label: str, private_key_file: str | Path) -> tuple[str, str]:
-    """Sign the approval of version ``label`` locally with a private key file; (signature, key id).
-
-    Reads only the version's id, number and digest: what the party signs. Raises :class:`NotFound` for an
-    unknown version and :class:`BadRequest` for an unusable key file (before anything is recorded, the
-    caller records the attempt)."""
-    try:
-        key = load_private_key(Path(private_key_file).read_bytes())
-    except OSError as exc:
-        raise BadRequest(f"cannot read the private key file: {exc.strerror}") from None
+    """Sign the approval of version ``label`` with a private key file, as a party does offline;
+    (signature, key id). Signs nothing for an unknown version (``approve`` then refuses it)."""
+    key = load_private_key(Path(private_key_file).read_bytes())
     with runtime.engine.connect() as conn:
         row = _find_version(conn, label)
     if row is None:
-        return "", fingerprint(key.public_key())  # refused and recorded by approve()
+        return "", fingerprint(key.public_key())
     return sign_approval(key, row.covenant_id, row.version, row.digest), fingerprint(key.public_key())
 
 
-def approve(runtime: Runtime, label: str, *, party: str, signature: str, key_id: str | None = None) -> Approved:
+def approve(runtime: Runtime, label: str, *, party: str, signature: str | None = None, key_id: str | None = None,
+            private_key_file: str | Path | None = None) -> Approved:
     """``gateway covenant approve VERSION --party PARTY (--key FILE | --signature BASE64)``.
+
+    With ``private_key_file`` the approval is signed here (the key is read, used and forgotten);
+    otherwise ``signature`` is one made elsewhere.
 
     Refused, recorded and changing nothing: an unknown version; one in force, scheduled or superseded;
     a party whose consent the version does not need; a second approval by the same party; a signature
@@ -368,6 +367,17 @@ def approve(runtime: Runtime, label: str, *, party: str, signature: str, key_id:
         raise refuse("version_unknown", NotFound(f"no covenant version {label!r} (see gateway covenant status)"))
     label = f"{row.covenant_id}@{row.version}"
     event.update(object_id=str(row.id), detail={"version": label, "digest": row.digest, "party": party})
+    if private_key_file is not None:
+        try:
+            private = load_private_key(Path(private_key_file).read_bytes())
+        except OSError as exc:
+            raise refuse("key_file_unreadable",
+                         BadRequest(f"cannot read the private key file: {exc.strerror}")) from None
+        except SigningError as exc:
+            raise refuse("key_file_invalid", BadRequest(str(exc))) from None
+        signature = sign_approval(private, row.covenant_id, row.version, row.digest)
+        key_id = fingerprint(private.public_key())
+    signature = signature or ""
     if row.effective_at is not None:
         in_force = _in_force_row(conn, tx.now)
         state = (SCHEDULED if row.effective_at > tx.now
@@ -496,5 +506,6 @@ def bootstrap_demo(runtime: Runtime) -> bool:
 
     tx.write(store)
     tx.commit()
+    runtime.versions.remember(row["id"], dataclasses.replace(covenant, digest=proposal.digest))
     runtime.versions.refresh()
     return True

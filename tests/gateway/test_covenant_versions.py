@@ -117,7 +117,8 @@ def test_a_version_missing_one_partys_signature_never_takes_effect(runtime, cloc
 
 
 @pytest.mark.parametrize("attempt", ["forged", "other_party", "reused", "revoked", "unknown_key", "twice",
-                                     "in_force", "not_a_party", "unknown_version"])
+                                     "in_force", "not_a_party", "unknown_version", "unknown_key_file",
+                                     "missing_key_file"])
 def test_a_bad_approval_is_refused_recorded_and_changes_nothing(runtime, clock, v2, tmp_path, attempt):
     service.propose(runtime, v2)
     approve(runtime, "2", "ggz-rivierland")
@@ -154,12 +155,21 @@ def test_a_bad_approval_is_refused_recorded_and_changes_nothing(runtime, clock, 
     elif attempt == "not_a_party":
         error, reason, party = Forbidden, "party_not_in_covenant", "reclassering-elders"
         signature, _ = service.sign_with_file(runtime, "2", demo_key(runtime, "opvang-de-haven"))
+    elif attempt == "unknown_key_file":  # signed here with a key nobody registered
+        error, reason, signature = Forbidden, "key_unknown", None
+        unknown = tmp_path / "unknown.pem"
+        unknown.write_bytes(service.private_key_pem(Ed25519PrivateKey.generate()))
+    elif attempt == "missing_key_file":
+        error, reason, signature = service.BadRequest, "key_file_unreadable", None
     else:
         error, reason, version = NotFound, "version_unknown", "9"
         signature = "AAAA"
     approved_before = len(events(runtime, action="covenant.approve", outcome="permit"))
     with pytest.raises(error):
-        service.approve(runtime, version, party=party, signature=signature)
+        if signature is None:
+            service.approve(runtime, version, party=party, private_key_file=tmp_path / "unknown.pem")
+        else:
+            service.approve(runtime, version, party=party, signature=signature)
     assert approvals(runtime) == before
     refused = last_event(runtime, action="covenant.approve")
     assert (refused.outcome, refused.reason) == ("deny", reason)
