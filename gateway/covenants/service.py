@@ -55,6 +55,9 @@ _keys = CovenantPartyKey.__table__
 _approvals = CovenantApproval.__table__
 
 IN_FORCE, SUPERSEDED, SCHEDULED, PROPOSED = "in_force", "superseded", "scheduled", "proposed"
+# Demo mode adopts its covenant file as the covenant that has always been in force: the demo's data
+# (and the tests' controlled clock, which may step back) then never fall before the first version.
+DEMO_EFFECTIVE_AT = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 
 class InvalidCovenantDocument(InvalidRequest):
@@ -401,7 +404,7 @@ def approve(runtime: Runtime, label: str, *, party: str, signature: str | None =
         if key_id is not None and not keys:
             reason, detail = "key_unknown", f"the key {key_id} is not registered"
         elif any(k.party == party for k in verifying):
-            reason, detail = "key_revoked", f"the key that made this signature was revoked"
+            reason, detail = "key_revoked", "the key that made this signature was revoked"
         elif verifying:
             reason, detail = "key_of_other_party", f"the key that made this signature is not {party}'s"
         elif key_id is not None and keys[0].party != party:
@@ -462,7 +465,8 @@ def demo_signing_key(runtime: Runtime, party: str):
 
 def bootstrap_demo(runtime: Runtime) -> bool:
     """Demo mode: when no version is in force, propose the covenant file and approve it for every party
-    with the demo's signing keys, in one unit of work, recorded like the verbs. False when a version
+    with the demo's signing keys, in one unit of work, recorded like the verbs; it is in force from
+    ``DEMO_EFFECTIVE_AT`` (approved now, but the demo has never had another covenant). False when a version
     is in force already (or one was proposed and awaits approval: then it is left to the verbs)."""
     now = runtime.clock()
     if runtime.versions.at(now) is not None:
@@ -476,7 +480,7 @@ def bootstrap_demo(runtime: Runtime) -> bool:
         registered = {r.party: r for r in conn.execute(select(_keys).where(_keys.c.revoked_at.is_(None))).all()}
     decision = _decided(tx, AuditAction.COVENANT_PROPOSE)
     row = _version_row(proposal, tx.now, None)
-    row["effective_at"] = tx.now
+    row["effective_at"] = DEMO_EFFECTIVE_AT
     label = covenant.label
     tx.record_decision(AuditAction.COVENANT_PROPOSE, decision, purpose=ADMINISTRATION, object_type="covenant_version",
                        object_id=str(row["id"]), detail={"version": label, "digest": proposal.digest, "demo": True})

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
-import os
+import hashlib
 import re
 import uuid
 from pathlib import Path
@@ -14,7 +13,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import func, select
 
 import policies
-from covenant import Action, ClientFacts, Context, LinkFacts, Reason, Resource, Role, Subject, decide
+from covenant import Action, ClientFacts, Context, LinkFacts, Resource, Role, Subject, decide
 from covenant.signing import approval_message, canonical_document, public_key_pem, sign_approval
 from gateway.covenants import service
 from gateway.covenants.models import CovenantApproval, CovenantVersion
@@ -87,12 +86,13 @@ def test_demo_mode_adopts_the_covenant_file_signed_by_every_party_with_keys_outs
     assert runtime.covenant.label == "demo-region@1"
     [state] = service.status(runtime)
     assert state.state == service.IN_FORCE and state.missing == []
+    assert state.effective_at == service.DEMO_EFFECTIVE_AT
     assert sorted(a["party"] for a in state.approvals) == list(PARTIES)
     for party in PARTIES:
         assert demo_key(runtime, party).stat().st_mode & 0o777 == 0o600
     with runtime.engine.connect() as conn:
         row = conn.execute(select(CovenantVersion.__table__)).one()
-    assert row.digest == __import__("hashlib").sha256(row.document.encode()).hexdigest()
+    assert row.digest == hashlib.sha256(row.document.encode()).hexdigest()
     proposed = last_event(runtime, action="covenant.propose")
     assert proposed.outcome == "permit" and proposed.detail["digest"] == row.digest
     assert len(events(runtime, action="covenant.approve")) == len(PARTIES)
