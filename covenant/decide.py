@@ -162,9 +162,12 @@ class Context(NamedTuple):
 
 
 class Decision(NamedTuple):
+    """``covenant_version``: the label of the covenant version the decision was taken under (art. 16)."""
+
     allowed: bool
     reason: Reason
     authority: str | None = None
+    covenant_version: str | None = None
 
 
 REQUIRED_SCOPE: dict[Action, str] = {
@@ -194,7 +197,7 @@ REQUIRED_SCOPE: dict[Action, str] = {
 _ADMINISTRATION = frozenset({
     Action.TOKEN_ISSUE, Action.KEYS_ROTATE, Action.AUDIT_VERIFY, Action.DEMO_SEED, Action.SERVICE_START,
     Action.PARTNER_MANAGE, Action.AUDIT_SEAL, Action.AUDIT_CHECKPOINTS, Action.AUDIT_PROVE,
-    Action.JOB_RUN, Action.JOB_LIST, Action.STAFF_MANAGE,
+    Action.JOB_RUN, Action.JOB_LIST, Action.STAFF_MANAGE, Action.COVENANT_MANAGE,
 })
 _TEAM = frozenset({Action.LINK_GRANT, Action.LINK_END})
 _TOKEN_MANAGEMENT = frozenset({Action.TOKEN_REVOKE, Action.TOKEN_INTROSPECT})
@@ -215,7 +218,12 @@ _NOTICE_ROLES = frozenset({Role.CLIENT_MANAGER, Role.PRIVACY_OFFICER, Role.FIELD
 
 
 def decide(subject: Subject, action: Action, resource: Resource, context: Context) -> Decision:
-    """Decide whether ``subject`` may do ``action`` on ``resource`` in ``context``."""
+    """Decide whether ``subject`` may do ``action`` on ``resource`` in ``context``; the decision names
+    the covenant version it was taken under."""
+    return _decide(subject, action, resource, context)._replace(covenant_version=context.covenant.label)
+
+
+def _decide(subject: Subject, action: Action, resource: Resource, context: Context) -> Decision:
     if not subject.active:
         return _DENIALS[Reason.STAFF_INACTIVE]
     if action is Action.TOKEN_GRANT:

@@ -88,6 +88,11 @@ def load_covenant(path: str | Path) -> Covenant:
     return parse_covenant(raw, source=path.name)
 
 
+def read_document(path: str | Path) -> dict[str, Any]:
+    """The resolved document at ``path`` (its ``extends`` merged in), unvalidated: what a version signs."""
+    return _read_merged(Path(path), depth=0)
+
+
 def parse_covenant(document: Mapping[str, Any], *, source: str = "<covenant>") -> Covenant:
     """Validate an already parsed document and build the :class:`Covenant`."""
     return _Parser(document, source).covenant()
@@ -415,4 +420,4 @@ def _digest(document: Mapping[str, Any]) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-__all__ = ["CovenantError", "load_covenant", "parse_covenant", "parse_duration", "parse_window"]
+__all__ = ["CovenantError", "load_covenant", "parse_covenant", "read_document", "parse_duration", "parse_window"]

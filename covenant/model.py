@@ -77,6 +77,7 @@ class Action(enum.StrEnum):
     NOTICE_READ = "notice.read"
     RETENTION_HOLD = "retention.hold"
     STATISTICS_DECIDE = "statistics.decide"
+    COVENANT_MANAGE = "covenant.manage"
 
 
 class Right(enum.StrEnum):

@@ -97,6 +97,12 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
               "set GATEWAY_MODE=production to listen elsewhere", file=sys.stderr)
         return 2
     runtime = _runtime(settings)
+    if runtime.versions.at(runtime.clock()) is None:
+        # Fail closed: without a version every party approved there is nothing to decide by (art. 16).
+        runtime.close()
+        print("gateway: no covenant version is in force: propose one (gateway covenant propose FILE) and have "
+              "every party approve it (gateway covenant approve); see gateway covenant status", file=sys.stderr)
+        return 2
     scheduler = None
     try:
         start_service(runtime)
@@ -114,6 +120,82 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
 
             stop_scheduler(scheduler)
         runtime.close()
+    return 0
+
+
+def _refused(exc: GatewayError) -> int:
+    print(f"gateway: refused: {exc.detail}", file=sys.stderr)
+    return 1
+
+
+def _moment(value: str) -> dt.datetime:
+    """``--effective-from``: an ISO 8601 moment with its UTC offset."""
+    try:
+        moment = dt.datetime.fromisoformat(value)
+    except ValueError:
+        moment = None
+    if moment is None or moment.tzinfo is None:
+        raise argparse.ArgumentTypeError(f"--effective-from is not an ISO moment with its offset "
+                                         f"(2026-12-01T00:00:00+01:00): {value!r}")
+    return moment.astimezone(dt.UTC)
+
+
+def cmd_covenant(settings: Settings, args: argparse.Namespace) -> int:
+    """``gateway covenant propose|approve|status|diff|keys``: covenant versions every party signs (art. 16).
+
+    A refusal (an invalid document, a forged or reused signature, a key of another party ...) answers
+    exit 1 with the reason on standard error; it is in the trail and changed nothing."""
+    from gateway.covenants import service
+
+    verb = args.covenant_verb
+    with _runtime(settings) as runtime:
+        try:
+            if verb == "propose":
+                state = service.propose(runtime, args.file, effective_from=args.effective_from)
+                print(f"proposed {state.label} (digest {state.digest}); awaiting approval by: "
+                      f"{', '.join(state.missing)}")
+            elif verb == "approve":
+                if (args.key is None) == (args.signature is None):
+                    print("gateway: approve takes --key PRIVATE_KEY_FILE or --signature BASE64", file=sys.stderr)
+                    return 2
+                done = service.approve(runtime, args.version, party=args.party, signature=args.signature,
+                                       private_key_file=args.key)
+                if done.effective_at is not None:
+                    print(f"{done.party} approved {done.version} (key {done.key_id}); every party has approved: "
+                          f"in force from {done.effective_at.isoformat()}")
+                else:
+                    print(f"{done.party} approved {done.version} (key {done.key_id}); still to approve: "
+                          f"{', '.join(done.missing)}")
+            elif verb == "status":
+                states = service.status(runtime)
+                if args.json:
+                    print(json.dumps([s.as_json() for s in states], indent=2))
+                for state in [] if args.json else states:
+                    since = f" since {state.effective_at.isoformat()}" if state.effective_at else ""
+                    print(f"{state.label}  {state.state}{since}  digest {state.digest[:16]}")
+                    for approval in state.approvals:
+                        print(f"    approved by {approval['party']} ({approval['key_id']}) at {approval['approved_at']}")
+                    if state.missing:
+                        print(f"    missing: {', '.join(state.missing)}")
+                if not states and not args.json:
+                    print("no covenant version proposed yet")
+            elif verb == "diff":
+                sys.stdout.write(service.diff(runtime, args.first, args.second))
+            elif verb == "keys" and args.keys_verb == "add":
+                key_id = service.add_key(runtime, args.party, args.public_key_file)
+                print(f"registered {key_id} for {args.party}")
+            elif verb == "keys" and args.keys_verb == "list":
+                keys = service.list_keys(runtime)
+                if args.json:
+                    print(json.dumps(keys, indent=2))
+                for key in [] if args.json else keys:
+                    revoked = f"  revoked {key['revoked_at']}" if key["revoked_at"] else ""
+                    print(f"{key['key_id']}  {key['party']}  registered {key['registered_at']}{revoked}")
+            elif verb == "keys" and args.keys_verb == "revoke":
+                service.revoke_key(runtime, args.key_id)
+                print(f"revoked {args.key_id}")
+        except GatewayError as exc:
+            return _refused(exc)
     return 0
 
 
@@ -439,7 +521,36 @@ def build_parser() -> argparse.ArgumentParser:
     purge.add_argument("--batch-size", type=_at_least_one, default=500, metavar="N",
                        help="clients per batch (default 500)")
     purge.set_defaults(handler=cmd_purge)
+    _covenant_parser(verbs)
     return parser
+
+
+def _covenant_parser(verbs) -> None:
+    covenant = verbs.add_parser("covenant", help="covenant versions that every party signs (art. 16)")
+    covenant.set_defaults(handler=cmd_covenant)
+    sub = covenant.add_subparsers(dest="covenant_verb", required=True)
+    propose = sub.add_parser("propose", help="propose a new version from a covenant document")
+    propose.add_argument("file", metavar="FILE")
+    propose.add_argument("--effective-from", type=_moment, default=None,
+                         help="not in force before this moment (ISO 8601 with offset), even once all approved")
+    approve = sub.add_parser("approve", help="a party approves a version with its signing key")
+    approve.add_argument("version", metavar="VERSION", help="the version (e.g. 2) or its label (demo-region@2)")
+    approve.add_argument("--party", required=True)
+    approve.add_argument("--key", metavar="PRIVATE_KEY_FILE", help="sign here with this Ed25519 key (PEM)")
+    approve.add_argument("--signature", metavar="BASE64", help="a signature made elsewhere")
+    status = sub.add_parser("status", help="the versions, who approved, who is missing, which is in force")
+    status.add_argument("--json", action="store_true")
+    diff = sub.add_parser("diff", help="unified diff of two versions' canonical documents")
+    diff.add_argument("first", metavar="A")
+    diff.add_argument("second", metavar="B")
+    keys = sub.add_parser("keys", help="the parties' approval keys").add_subparsers(dest="keys_verb", required=True)
+    add = keys.add_parser("add", help="register a party's Ed25519 public key; prints its fingerprint")
+    add.add_argument("party", metavar="PARTY")
+    add.add_argument("public_key_file", metavar="PUBLIC_KEY_FILE")
+    listing = keys.add_parser("list", help="the registered keys, revoked ones included")
+    listing.add_argument("--json", action="store_true")
+    revoke = keys.add_parser("revoke", help="revoke a key: it approves nothing from now on")
+    revoke.add_argument("key_id", metavar="KEY_ID")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -44,7 +44,10 @@ class Settings(BaseSettings):
     database_url: str | None = Field(default=None, description="Data and audit database; SQLite in home by default")
     keystore_url: str | None = Field(default=None, description="Key store database; SQLite in keys_dir by default")
     keys_dir: Path | None = Field(default=None, description="Key-encryption keys, signing key, blind-index key")
-    covenant_file: Path = Field(default=DEMO_REGION, description="The covenant document in force")
+    covenant_file: Path = Field(default=DEMO_REGION, description="The covenant document that demo mode adopts "
+                                "when no version is in force; in production, only what `gateway covenant propose` reads")
+    covenant_refresh_seconds: float = Field(default=5.0, ge=0, le=60, description="At most this long (monotonic) "
+                                            "before an instance sees a version that another instance put in force")
     public_url: str = Field(default="http://127.0.0.1:8000",
                             description="Where partners reach the gateway (https in production); the OAuth issuer")
     issuer: str = Field(default="", description="The tokens' issuer; the public URL unless set")

@@ -3,6 +3,7 @@
 from audit.models import AuditBase, AuditCheckpoint, AuditEvent
 from gateway.care.models import CareLink
 from gateway.clients.models import Client
+from gateway.covenants.models import CovenantApproval, CovenantPartyKey, CovenantVersion
 from gateway.db import Base
 from gateway.emergency.models import EmergencyAccess
 from gateway.oauth.models import PartnerSystem, RevokedToken, UsedAssertion

@@ -1,6 +1,11 @@
 """Everything a running gateway holds once: settings, the covenant in force, engines, vault, tokens.
 
 Built the same way by the HTTP app, the CLI and the tests, so there is one way to be configured.
+
+The covenant in force is the version every party approved (art. 16, see :mod:`gateway.covenants`),
+at ``clock()``: ``runtime.covenant``. The covenant file (``GATEWAY_COVENANT_FILE``) is what demo mode
+proposes and approves itself when no version is in force; in production it is only a proposal's
+source, and with no version in force nothing is served (``CovenantNotInForce``).
 """
 
 from __future__ import annotations
@@ -12,7 +17,10 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from audit import GroupCommitter
+import datetime as dt
+
 from covenant import Covenant, load_covenant
+from gateway.covenants.registry import CovenantNotInForce, CovenantVersions
 from gateway.clock import Clock, system_clock
 from gateway.auditlog.sealing import SealKey
 from gateway.config import Settings
@@ -29,7 +37,8 @@ log = structlog.get_logger(__name__)
 @dataclass
 class Runtime:
     settings: Settings
-    covenant: Covenant
+    file_covenant: Covenant
+    versions: CovenantVersions
     clock: Clock
     engine: Engine
     writer_engine: Engine
@@ -45,6 +54,32 @@ class Runtime:
     idp_keys: IdentityProviderKeys = field(default_factory=IdentityProviderKeys)
     _sessions: sessionmaker = field(repr=False, default=None)
     _checkpointer: Checkpointer | None = field(repr=False, default=None)
+    _covenant_override: Covenant | None = field(repr=False, default=None)
+
+    @property
+    def covenant(self) -> Covenant:
+        """The covenant version in force now; :class:`CovenantNotInForce` (503) when none is."""
+        return self.covenant_at(self.clock())
+
+    @covenant.setter
+    def covenant(self, value: Covenant | None) -> None:
+        """Put a covenant in place of the versions (tests that vary one rule)."""
+        self._covenant_override = value
+
+    def covenant_at(self, moment: dt.datetime) -> Covenant:
+        if self._covenant_override is not None:
+            return self._covenant_override
+        covenant = self.versions.at(moment)
+        if covenant is None:
+            raise CovenantNotInForce()
+        return covenant
+
+    def governing_covenant(self) -> Covenant:
+        """What decides the covenant's own administration: the version in force, or, before any is,
+        the covenant file (so that the administrator can propose the first version)."""
+        if self._covenant_override is not None:
+            return self._covenant_override
+        return self.versions.at(self.clock()) or self.file_covenant
 
     @classmethod
     def build(cls, settings: Settings, *, clock: Clock = system_clock, prepare: bool = True) -> "Runtime":
@@ -74,7 +109,8 @@ class Runtime:
         vault.check()
         runtime = cls(
             settings=settings,
-            covenant=covenant,
+            file_covenant=covenant,
+            versions=CovenantVersions(engine, refresh_seconds=settings.covenant_refresh_seconds),
             clock=clock,
             engine=engine,
             writer_engine=writer_engine,
@@ -91,8 +127,13 @@ class Runtime:
             _sessions=sessionmaker(engine, expire_on_commit=False),
             _checkpointer=Checkpointer(settings.data_url).start() if is_sqlite(settings.data_url) else None,
         )
-        log.info("runtime_ready", covenant=covenant.label, covenant_digest=covenant.digest[:16],
-                 engine=engine.dialect.name)
+        if prepare and settings.demo:
+            from gateway.covenants.service import bootstrap_demo
+
+            bootstrap_demo(runtime)
+        in_force = runtime.versions.at(clock())
+        log.info("runtime_ready", covenant=in_force.label if in_force else None,
+                 covenant_digest=in_force.digest[:16] if in_force else None, engine=engine.dialect.name)
         return runtime
 
     def session(self) -> Session:

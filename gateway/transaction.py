@@ -22,7 +22,7 @@ from starlette.concurrency import run_in_threadpool
 
 from audit import AuditAction, AuditUnavailable, EventDraft, Outcome, UnitOfWork
 from audit.events import failed
-from covenant import STAFF_ROLES, Action, Context, Decision, Resource, Role, Subject, decide
+from covenant import STAFF_ROLES, Action, Context, Covenant, Decision, Resource, Role, Subject, decide
 from gateway.access import (AccessFacts, StaffFacts, TokenStanding, load_facts, load_staff, load_system,
                             load_system_facts)
 from gateway.errors import AuditUnavailableError, GatewayError, RecordIntegrityError, Unauthenticated
@@ -102,10 +102,13 @@ class Transaction:
     """
 
     def __init__(self, runtime: Runtime, *, access_point: str, request_id: str | None = None,
-                 actor: Actor | None = None, traceparent: str | None = None) -> None:
+                 actor: Actor | None = None, traceparent: str | None = None,
+                 covenant: Covenant | None = None) -> None:
         self.runtime = runtime
-        self.covenant = runtime.covenant
+        # The version in force now (``covenant`` only where the covenant's own administration must be
+        # decided while no version is in force yet, see gateway.covenants.service).
         self.now: dt.datetime = runtime.clock()
+        self.covenant = covenant if covenant is not None else runtime.covenant_at(self.now)
         self._zone = runtime.settings.zone
         self.access_point = access_point
         self.request_id = request_id
