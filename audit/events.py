@@ -118,6 +118,7 @@ class EventDraft:
     request_id: str | None = None
     detail: Mapping[str, Any] | None = None
     traceparent: str | None = None
+    activity: str | None = None
     id: uuid.UUID = field(default_factory=uuid.uuid4)
 
     def failed(self, reason: str) -> "EventDraft":
