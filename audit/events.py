@@ -82,6 +82,8 @@ class AuditAction(enum.StrEnum):
     RETENTION_DECISION = "retention.decision"
     RETENTION_EXTRACT = "retention.extract"
     RETENTION_NOTICED = "retention.noticed"
+    REGISTER_EXPORT = "register.export"
+    REPORT_MONTHLY = "report.monthly"
 
 
 class Outcome(enum.StrEnum):
