@@ -77,7 +77,9 @@ def monthly_report(tx: Transaction, *, month: str, purpose: str, export_format: 
     """The report of ``month`` (``YYYY-MM``), recorded as ``report.monthly`` (refusals too).
 
     422 for a malformed month or one that has not begun yet."""
-    event = {"object_type": "report", "object_id": (month or "")[:16], "detail": {"format": export_format}}
+    # A malformed month is not recorded: the trail holds codes, never free text someone typed.
+    event = {"object_type": "report", "object_id": month if _MONTH.fullmatch(month or "") else None,
+             "detail": {"format": export_format}}
     decision = tx.decide(Action.REPORT_READ, Resource(), purpose=purpose)
     if not decision.allowed:
         tx.record_decision(AuditAction.REPORT_MONTHLY, decision, purpose=purpose, **event)

@@ -185,3 +185,12 @@ def test_the_report_from_the_command_line(env, tmp_path):  # noqa: F811
 
 
 from tests.gateway.test_cli import env, gateway  # noqa: E402,F401 (env is a fixture)
+
+
+def test_a_malformed_month_is_refused_and_not_recorded(runtime, clock):
+    from gateway.errors import InvalidRequest
+
+    with pytest.raises(InvalidRequest):
+        monthly_report_as_administrator(runtime, month="Jan de Vries", export_format="json")
+    event = last_event(runtime, action="report.monthly")
+    assert (event.outcome, event.reason, event.object_id) == ("deny", "month_invalid", None)
