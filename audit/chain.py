@@ -49,6 +49,7 @@ CHAINED_FIELDS = (
 # Added after the first version: covered by the hash only when set (see the module's docstring).
 OPTIONAL_CHAINED_FIELDS = (
     "traceparent",  # 0002http
+    "activity",  # 0012activity: the processing activity of the register (art. 15) the event served
 )
 
 

@@ -89,6 +89,8 @@ class AuditAction(enum.StrEnum):
     RETENTION_DECISION = "retention.decision"
     RETENTION_EXTRACT = "retention.extract"
     RETENTION_NOTICED = "retention.noticed"
+    REGISTER_EXPORT = "register.export"
+    REPORT_MONTHLY = "report.monthly"
 
 
 class Outcome(enum.StrEnum):
@@ -125,6 +127,7 @@ class EventDraft:
     request_id: str | None = None
     detail: Mapping[str, Any] | None = None
     traceparent: str | None = None
+    activity: str | None = None
     id: uuid.UUID = field(default_factory=uuid.uuid4)
 
     def failed(self, reason: str) -> "EventDraft":

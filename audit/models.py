@@ -49,6 +49,10 @@ class AuditEvent(AuditBase):
     # The partner's W3C trace context (``00-<trace-id>-<parent-id>-<flags>``), so that the partner's
     # own log and this trail can be joined; added in 0002http, chained only when set (audit.chain).
     traceparent: Mapped[str | None] = mapped_column(String(55))
+    # The processing activity of the processing register (art. 15) this event served, as the Logboek
+    # Dataverwerkingen standard links a log entry to its register entry; added in 0012activity, chained
+    # only when set, so the events written before it keep their hashes.
+    activity: Mapped[str | None] = mapped_column(String(100))
     prev_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
     hash: Mapped[bytes] = mapped_column(LargeBinary(32))
 

@@ -48,6 +48,9 @@ The rules, in the order they are applied:
      point, so a field director of the controller's party (the party the covenant names as
      controller), for a client that exists. Field directors of other parties and every other role
      are refused (``not_controller``, ``role_required``).
+   * the processing register (art. 15) and the monthly report (Instrument 2): the controller's
+     (art. 7): the register for its privacy officers and field directors, the report for its field
+     directors (the coordination point); and the local administrator, from the command line.
    * the gateway's administration: only the local administrator (beheerder, art. 3), who is no staff
      member of a party, and never by token.
 """
@@ -192,6 +195,8 @@ REQUIRED_SCOPE: dict[Action, str] = {
     Action.NOTICE_READ: "requests:handle",
     Action.RETENTION_HOLD: "requests:handle",
     Action.STATISTICS_DECIDE: "team:manage",
+    Action.REGISTER_READ: "reports:read",
+    Action.REPORT_READ: "reports:read",
 }
 
 _ADMINISTRATION = frozenset({
@@ -287,6 +292,8 @@ def _decide(subject: Subject, action: Action, resource: Resource, context: Conte
         return _decide_hold(subject, resource, context)
     if action is Action.STATISTICS_DECIDE:
         return _decide_statistics(subject, resource, context)
+    if action is Action.REGISTER_READ or action is Action.REPORT_READ:
+        return _decide_accountability(subject, action, context)
     if action is Action.NOTIFICATION_READ:
         if context.covenant.kind_of_party.get(subject.party) is None:
             return _DENIALS[Reason.PARTY_UNKNOWN]
@@ -527,6 +534,27 @@ def _decide_statistics(subject: Subject, resource: Resource, context: Context) -
     if resource.client is None:
         return _DENIALS[Reason.CLIENT_UNKNOWN]
     return _AS_CONTROLLER
+
+
+_REGISTER_ROLES = {Action.REGISTER_READ: frozenset({Role.PRIVACY_OFFICER, Role.FIELD_DIRECTOR}),
+                   Action.REPORT_READ: frozenset({Role.FIELD_DIRECTOR})}
+
+
+def _decide_accountability(subject: Subject, action: Action, context: Context) -> Decision:
+    """Art. 15 (the processing register, GDPR art. 30) and Instrument 2 (the monthly progress report to the
+    coordination point): the controller accounts for the processing (art. 7). The register is for the
+    controller's privacy officers and field directors, the report (aggregates) for its field directors, who
+    are the coordination point; the local administrator exports both from the command line. Staff of
+    other parties are refused (``not_controller``): neither holds personal data, but both are the
+    controller's documents to give."""
+    if Role.ADMINISTRATOR in subject.roles and subject.id is None:
+        return _AS_ADMINISTRATOR
+    roles = subject.roles & _REGISTER_ROLES[action]
+    if not roles:
+        return _DENIALS[Reason.ROLE_REQUIRED]
+    if subject.party != context.covenant.controller:
+        return _DENIALS[Reason.NOT_CONTROLLER]
+    return Decision(True, Reason.PERMITTED, "controller:" + min(roles))
 
 
 def keeps_client_register(subject: Subject) -> bool:

@@ -36,6 +36,7 @@ from covenant.model import (
     Party,
     PartyKind,
     Purpose,
+    Reporting,
     Retention,
     Role,
     Terms,
@@ -66,7 +67,10 @@ _TOP_LEVEL = (
     "life_domains",
     "entry_kinds",
     "emergency",
+    "reporting",
 )
+# A processing activity's identifier (art. 15): letters, digits and ``:._-``, as in a URN's parts.
+_ACTIVITY = re.compile(r"[A-Za-z0-9][A-Za-z0-9:._-]{0,99}", re.ASCII)
 _MAX_EXTENDS_DEPTH = 4
 _TERMS = ("access", "correction_decision", "correction_execution", "objection_decision")
 
@@ -271,14 +275,26 @@ class _Parser:
         purposes = {}
         for code, table in self.named_tables("purposes").items():
             place = f"purposes.{code}"
-            self.check_keys(table, place, ("name", "article", "actions", "roles"))
+            self.check_keys(table, place, ("name", "article", "actions", "roles", "activity"))
+            activity = table.get("activity")
+            if activity is not None and (not isinstance(activity, str) or not _ACTIVITY.fullmatch(activity)):
+                raise self.fail(f"{place}.activity", "must be an identifier of letters, digits and ':._-' "
+                                                     "(at most 100 characters)")
             purposes[code] = Purpose(
                 code=code,
                 name=self.text(table, "name", place),
                 article=self.text(table, "article", place),
                 actions=frozenset(actions[a] for a in self.codes(table, "actions", place, actions, "action")),
                 roles=frozenset(roles[r] for r in self.codes(table, "roles", place, roles, "role", default=[])),
+                activity=activity,
             )
+        activities: dict[str, str] = {}
+        for code, purpose in purposes.items():
+            activity = f"{head['id']}:{code}" if purpose.activity is None else purpose.activity
+            if activity in activities:
+                raise self.fail(f"purposes.{code}.activity",
+                                f"names the same processing activity as purposes.{activities[activity]}")
+            activities[activity] = code
 
         terms = self.terms(self.table(self.doc.get("terms"), "terms"))
         retention_table = self.table(self.doc.get("retention"), "retention")
@@ -294,6 +310,7 @@ class _Parser:
             entry_kinds[code] = self.entry_kind(code, table, domains, parties)
 
         emergency = self.emergency(self.table(self.doc.get("emergency"), "emergency", required=False))
+        reporting = self.reporting(self.table(self.doc.get("reporting"), "reporting", required=False))
 
         return Covenant(
             id=head["id"],
@@ -310,6 +327,7 @@ class _Parser:
             life_domains=domains,
             entry_kinds=frozen_mapping(entry_kinds),
             emergency=emergency,
+            reporting=reporting,
             digest=_digest(self.doc),
         )
 
@@ -340,6 +358,21 @@ class _Parser:
             raise self.fail("retention.backup_grace", f"must be at most {MAX_BACKUP_GRACE_DAYS} days: a key-store "
                                                       "backup restores destroyed files for that long")
         return grace
+
+    def reporting(self, table: Mapping[str, Any]) -> Reporting:
+        """``[reporting]`` (Instrument 2, the monthly report): the intake and care-plan terms counted from a
+        client's registration, and the smallest count shown; each optional (see :class:`Reporting`)."""
+        self.check_keys(table, "reporting", ("intake", "care_plan", "suppress_below"))
+        defaults = Reporting()
+        suppress = table.get("suppress_below")
+        if suppress is not None and (isinstance(suppress, bool) or not isinstance(suppress, int)
+                                     or not 2 <= suppress <= MAX_STATISTICS_K):
+            raise self.fail("reporting.suppress_below", f"must be a whole number from 2 to {MAX_STATISTICS_K}")
+        return Reporting(
+            intake=self.duration(table, "intake", "reporting") if "intake" in table else defaults.intake,
+            care_plan=self.duration(table, "care_plan", "reporting") if "care_plan" in table else defaults.care_plan,
+            suppress_below=suppress,
+        )
 
     def terms(self, table: Mapping[str, Any]) -> Terms:
         """``[terms]`` (art. 12-14): the four terms, and whether the Algemene termijnenwet extends them.

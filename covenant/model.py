@@ -78,6 +78,8 @@ class Action(enum.StrEnum):
     RETENTION_HOLD = "retention.hold"
     STATISTICS_DECIDE = "statistics.decide"
     COVENANT_MANAGE = "covenant.manage"
+    REGISTER_READ = "register.read"
+    REPORT_READ = "report.read"
 
 
 class Right(enum.StrEnum):
@@ -123,7 +125,8 @@ class Purpose:
     """A purpose a request may state (art. 4, and the controller's own duties).
 
     ``actions`` lists what may be done for this purpose; ``roles`` (when not
-    empty) limits who may state it.
+    empty) limits who may state it. ``activity``: the processing activity's identifier in the
+    processing register (art. 15), when the document sets one; see :meth:`Covenant.activity_of`.
     """
 
     code: str
@@ -131,6 +134,7 @@ class Purpose:
     article: str
     actions: frozenset[Action]
     roles: frozenset[Role]
+    activity: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -222,6 +226,22 @@ class Retention:
 
 
 @dataclass(frozen=True, slots=True)
+class Reporting:
+    """Instrument 2: the monthly progress report to the coordination point (aggregates, no personal data).
+
+    ``intake``: the client manager's intake is due this long after the client's registration (Instrument 2:
+    "within one week of assignment"). ``care_plan``: the care plan's first goal or action is due this long
+    after the registration (Instrument 2: intake within a week, partners' information within two weeks,
+    the care plan within a week after that: four weeks). ``suppress_below``: a count smaller than this is
+    shown as ``<n`` (``None``: the covenant's ``[retention] statistics_k``).
+    """
+
+    intake: Duration = Duration(days=7)
+    care_plan: Duration = Duration(days=28)
+    suppress_below: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Emergency:
     """Break-the-glass: whether a staff member without a care-team link may open a client's file in an
     emergency, with a stated reason, and for how long (``window``) such an opening lasts.
@@ -289,6 +309,7 @@ class Covenant:
     life_domains: Mapping[str, Code]
     entry_kinds: Mapping[str, EntryKind]
     emergency: Emergency = EMERGENCY_OFF
+    reporting: Reporting = Reporting()
     digest: str = field(default="", compare=False)
     kind_of_party: Mapping[str, PartyKind] = field(init=False, repr=False, compare=False)
 
@@ -304,6 +325,24 @@ class Covenant:
 
     def party_kind_of(self, party_code: str) -> PartyKind | None:
         return self.kind_of_party.get(party_code)
+
+    def activity_of(self, purpose_code: str) -> str:
+        """Art. 15: the processing activity a purpose stands for in the processing register.
+
+        Stable across versions: the document's ``activity`` for the purpose, else ``<covenant id>:<purpose>``;
+        neither the version nor the other purposes enter it, so an audit event written under one version
+        names the same activity as one written under the next (Logboek Dataverwerkingen links each log
+        entry to its register entry by this identifier).
+        """
+        purpose = self.purposes.get(purpose_code)
+        if purpose is not None and purpose.activity:
+            return purpose.activity
+        return f"{self.id}:{purpose_code}"
+
+    @property
+    def suppress_below(self) -> int:
+        """The smallest count the monthly report shows as a number (Instrument 2; see :class:`Reporting`)."""
+        return self.reporting.suppress_below or self.retention.statistics_k
 
 
 def frozen_mapping(items: Mapping) -> Mapping:

@@ -17,14 +17,15 @@ SCOPES: dict[str, str] = {
     "requests:handle": "Handle clients' access, correction and objection requests (art. 13, 14)",
     "audit:read": "Read the audit trail (privacy officers)",
     "events:write": "Report a client's contacts and deletions at the source, from a partner system",
+    "reports:read": "Read the processing register and the monthly report (the controller's privacy officers, field directors)",
     "notifications:read": "Fetch and acknowledge the notifications sent to the party (GDPR art. 19: corrections)",
 }
 
 STAFF_SCOPES = frozenset({"records:read", "records:write", "notifications:read"})
 ROLE_SCOPES: dict[Role, frozenset[str]] = {
     Role.CLIENT_MANAGER: frozenset({"team:manage", "requests:handle"}),
-    Role.FIELD_DIRECTOR: frozenset({"team:manage"}),
-    Role.PRIVACY_OFFICER: frozenset({"audit:read", "requests:handle"}),
+    Role.FIELD_DIRECTOR: frozenset({"team:manage", "reports:read"}),
+    Role.PRIVACY_OFFICER: frozenset({"audit:read", "requests:handle", "reports:read"}),
 }
 # A partner system acting on its own, for no staff member, only reports what happened at its side, and
 # fetches what the gateway tells its party (GDPR art. 19: a correction of data the party received).

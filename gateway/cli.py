@@ -429,6 +429,35 @@ def cmd_purge(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _write(text: str, output: str | None, what: str) -> None:
+    if output:
+        Path(output).write_text(text)
+        print(f"{what} written to {output}", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+
+
+def cmd_register(settings: Settings, args: argparse.Namespace) -> int:
+    from gateway.register.document import to_markdown
+    from gateway.register.service import export_register_as_administrator
+
+    with _runtime(settings) as runtime:
+        register = export_register_as_administrator(runtime, export_format=args.format)
+    text = to_markdown(register) if args.format == "markdown" else json.dumps(register, indent=2, ensure_ascii=False) + "\n"
+    _write(text, args.output, "the processing register")
+    return 0
+
+
+def cmd_report_monthly(settings: Settings, args: argparse.Namespace) -> int:
+    from gateway.reports.service import monthly_report_as_administrator, to_markdown
+
+    with _runtime(settings) as runtime:
+        report = monthly_report_as_administrator(runtime, month=args.month, export_format=args.format)
+    text = to_markdown(report) if args.format == "markdown" else json.dumps(report, indent=2, ensure_ascii=False) + "\n"
+    _write(text, args.output, "the monthly report")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="gateway", description="The covenant gateway.")
     verbs = parser.add_subparsers(dest="verb", required=True)
@@ -522,6 +551,21 @@ def build_parser() -> argparse.ArgumentParser:
                        help="clients per batch (default 500)")
     purge.set_defaults(handler=cmd_purge)
     _covenant_parser(verbs)
+
+    register = verbs.add_parser("register", help="the processing register (art. 15, GDPR art. 30) of the covenant "
+                                                 "in force")
+    register.add_argument("--format", choices=("markdown", "json"), default="markdown")
+    register.add_argument("--output", metavar="FILE", help="write to FILE instead of standard output")
+    register.set_defaults(handler=cmd_register)
+
+    report = verbs.add_parser("report", help="reports to the coordination point").add_subparsers(
+        dest="report_verb", required=True)
+    monthly = report.add_parser("monthly", help="the monthly progress report (Instrument 2): counts per party "
+                                                "and status, small counts suppressed")
+    monthly.add_argument("--month", required=True, metavar="YYYY-MM")
+    monthly.add_argument("--format", choices=("markdown", "json"), default="markdown")
+    monthly.add_argument("--output", metavar="FILE", help="write to FILE instead of standard output")
+    monthly.set_defaults(handler=cmd_report_monthly)
     return parser
 
 

@@ -35,7 +35,7 @@ bearer_scheme = HTTPBearer(auto_error=False, description="A JWT access token iss
 
 _PURPOSE_HEADER = Header(alias="X-Purpose", description=(
     "The covenant purpose of this request (art. 4): wellbeing, income, housing or nuisance_reduction for "
-    "care; subject_rights, oversight, statistics or case_management for the controller's own duties"))
+    "care; subject_rights, oversight, statistics, case_management or accountability for the controller's own duties"))
 
 
 def access_point(request: Request) -> str:

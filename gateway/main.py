@@ -32,6 +32,8 @@ from gateway.events.router import router as events_router
 from gateway.oauth.router import router as oauth_router
 from gateway.idempotency import REPLAYED_HEADER, IdempotentAnswers, Replayed
 from gateway.records.router import router as records_router
+from gateway.register.router import router as register_router
+from gateway.reports.router import router as reports_router
 from gateway.retention.router import router as retention_router
 from gateway.rights.router import router as rights_router
 from gateway.statistics.router import router as statistics_router
@@ -138,6 +140,8 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.include_router(retention_router)
     app.include_router(events_router)
     app.include_router(statistics_router)
+    app.include_router(register_router)
+    app.include_router(reports_router)
     app.include_router(oauth_router)
     app.state.ui = web_views.Ui(runtime)
     app.include_router(web_views.router)

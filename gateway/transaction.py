@@ -27,6 +27,7 @@ from gateway.access import (AccessFacts, StaffFacts, TokenStanding, load_facts, 
                             load_system_facts)
 from gateway.errors import AuditUnavailableError, GatewayError, RecordIntegrityError, Unauthenticated
 from gateway.refusals import refusal
+from gateway.register.activities import activity_for
 from gateway.runtime import Runtime
 from gateway.tokens import LOCAL_CLIENT_ID
 from gateway.vault import VaultError
@@ -266,8 +267,14 @@ class Transaction:
         return refusal(decision, self.actor.subject)
 
     def record(self, action: AuditAction, *, outcome: Outcome, reason: str, **fields: Any) -> None:
-        """Add an event by this unit's actor (it is written when the unit commits)."""
+        """Add an event by this unit's actor (it is written when the unit commits).
+
+        The event names the processing activity it served (art. 15): the one of the purpose it states, else
+        that of the request's stated purpose, else the one its action belongs to (:mod:`gateway.register.activities`).
+        """
         actor = self.actor
+        if "activity" not in fields:
+            fields["activity"] = activity_for(self.covenant, action, fields.get("purpose") or self.purpose)
         self._events.append(EventDraft(
             action=action,
             outcome=outcome,

@@ -9,7 +9,8 @@ from pydantic import BaseModel, ConfigDict, field_serializer
 
 class AuditEventRead(BaseModel):
     """One event of the trail, as NEN 7513 asks: who, for which party, which client (by pseudonym),
-    what on what, when, from where, for which purpose, the outcome, and the authority it rested on."""
+    what on what, when, from where, for which purpose (and the processing activity of the register it
+    served, art. 15), the outcome, and the authority it rested on."""
 
     model_config = ConfigDict(from_attributes=True)
 
@@ -28,6 +29,7 @@ class AuditEventRead(BaseModel):
     object_id: str | None
     categories: str | None
     purpose: str | None
+    activity: str | None
     authority: str | None
     covenant_version: str | None
     access_point: str | None

@@ -60,8 +60,8 @@ VOLUME_THRESHOLD = 20
 VOLUME_DAYS = 7
 _PSEUDONYM = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
 _CSV_FIELDS = ("seq", "id", "occurred_at", "action", "outcome", "reason", "actor_id", "actor_roles", "actor_party",
-               "on_behalf_of", "client_pseudonym", "object_type", "object_id", "categories", "purpose", "authority",
-               "covenant_version", "access_point", "source_system", "request_id", "traceparent", "prev_hash", "hash")
+               "on_behalf_of", "client_pseudonym", "object_type", "object_id", "categories", "purpose", "activity",
+               "authority", "covenant_version", "access_point", "source_system", "request_id", "traceparent", "prev_hash", "hash")
 SUBJECT_RIGHTS = "subject_rights"
 
 

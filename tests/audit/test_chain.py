@@ -69,3 +69,21 @@ def test_an_added_field_is_covered_once_set(name):
     unset, set_ = event(), event(**{name: TRACEPARENT})
     changed = event(**{name: TRACEPARENT.replace("-01", "-00")})
     assert len({link(GENESIS, unset), link(GENESIS, set_), link(GENESIS, changed)}) == 3
+
+
+def test_an_event_without_an_activity_hashes_as_before_the_field_existed() -> None:
+    """0012activity: the events written before it have no activity and keep their hashes; one with an
+    activity cannot lose or change it unseen."""
+    import uuid as _uuid
+    import datetime as _dt
+    from audit.chain import CHAINED_FIELDS, canonical, link
+
+    values = {name: None for name in CHAINED_FIELDS}
+    values.update(seq=1, id=_uuid.UUID(int=1), occurred_at=_dt.datetime(2026, 11, 1, tzinfo=_dt.UTC),
+                  action="record.read", outcome="permit", reason="permitted", prev_hash=bytes(32))
+    before = link(bytes(32), values)
+    assert link(bytes(32), {**values, "activity": None}) == before
+    assert b'"activity"' not in canonical(values)
+    named = link(bytes(32), {**values, "activity": "demo-region:housing"})
+    assert named != before
+    assert named != link(bytes(32), {**values, "activity": "demo-region:income"})

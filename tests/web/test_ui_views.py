@@ -79,12 +79,14 @@ def test_a_client_history_and_its_exports(runtime, demo, http):
     assert rows and {row["client_pseudonym"] for row in rows} == {pseudonym}
     assert {row["outcome"] for row in rows} == {"deny"}
     assert any(row["actor_id"] == demo.staff["police_officer"] for row in rows)
+    assert all(row["activity"].startswith("demo-region:") for row in rows)  # art. 15: the register's activity
     export = last_event(runtime, action=AuditAction.AUDIT_EXPORT)
     assert export.outcome == Outcome.PERMIT and export.detail["format"] == "csv"
     assert export.detail["returned"] == len(rows)
     assert export.detail["filter"] == {"pseudonym": pseudonym, "outcome": "deny"}
     as_json = http.get("/ui/export.json", params={"pseudonym": pseudonym})
     assert as_json.status_code == 200 and {item["client_pseudonym"] for item in as_json.json()} == {pseudonym}
+    assert all(item["activity"] for item in as_json.json())
 
 
 def test_a_field_director_signs_in_to_their_deadline_notices_only(runtime, demo, http):
