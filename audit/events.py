@@ -82,6 +82,9 @@ class AuditAction(enum.StrEnum):
     RETENTION_DECISION = "retention.decision"
     RETENTION_EXTRACT = "retention.extract"
     RETENTION_NOTICED = "retention.noticed"
+    DISCLOSURE_APPROVE = "disclosure.approve"
+    DISCLOSURE_LIST = "disclosure.list"
+    DISCLOSURE_REVOKE = "disclosure.revoke"
 
 
 class Outcome(enum.StrEnum):

@@ -48,6 +48,10 @@ The rules, in the order they are applied:
      point, so a field director of the controller's party (the party the covenant names as
      controller), for a client that exists. Field directors of other parties and every other role
      are refused (``not_controller``, ``role_required``).
+   * disclosing criminal data (art. 5): a staff member with the prosecutor role of a prosecution party
+     approves (lists, revokes) the disclosure of one criminal entry to one party outside the
+     criminal-justice chain; while the approval is in force (``resource.disclosure``) the party's
+     linked staff read that entry (never through a break-the-glass window).
    * the gateway's administration: only the local administrator (beheerder, art. 3), who is no staff
      member of a party, and never by token.
 """
@@ -59,7 +63,7 @@ import enum
 import functools
 from typing import NamedTuple
 
-from covenant.model import CRIMINAL, Action, Covenant, Role
+from covenant.model import CRIMINAL, PROSECUTION, Action, Covenant, Role
 from covenant.scopes import scopes_for
 
 
@@ -88,6 +92,11 @@ class Reason(enum.StrEnum):
     SCOPE_NOT_ALLOWED = "scope_not_allowed"
     ENTRY_SHIELDED = "entry_shielded"
     NOT_CONTROLLER = "not_controller"
+    # Art. 5: the prosecutor's approval of a disclosure of criminal data.
+    NOT_PROSECUTION = "not_prosecution"
+    NOT_CRIMINAL_DATA = "not_criminal_data"
+    RECIPIENT_UNKNOWN = "recipient_unknown"
+    DISCLOSURE_NOT_NEEDED = "disclosure_not_needed"
 
 
 # The facts are NamedTuples: immutable like frozen dataclasses, and several times cheaper to build,
@@ -150,6 +159,10 @@ class Resource(NamedTuple):
     link: LinkFacts | None = None
     emergency: EmergencyFacts | None = None
     shielded: bool = False
+    # Art. 5: the prosecutor's approval in force disclosing this criminal entry to the subject's party
+    # (its id), if any; and, when approving one, the party it would disclose to.
+    disclosure: str | None = None
+    recipient: str | None = None
 
 
 class Context(NamedTuple):
@@ -189,6 +202,7 @@ REQUIRED_SCOPE: dict[Action, str] = {
     Action.NOTICE_READ: "requests:handle",
     Action.RETENTION_HOLD: "requests:handle",
     Action.STATISTICS_DECIDE: "team:manage",
+    Action.DISCLOSURE_MANAGE: "disclosures:approve",
 }
 
 _ADMINISTRATION = frozenset({
@@ -209,6 +223,7 @@ _AS_PRIVACY_OFFICER = Decision(True, Reason.PERMITTED, "role:privacy_officer")
 _AS_FIELD_DIRECTOR = Decision(True, Reason.PERMITTED, "role:field_director")
 _AS_CLIENT_MANAGER = Decision(True, Reason.PERMITTED, "role:client_manager")
 _AS_CONTROLLER = Decision(True, Reason.PERMITTED, "controller:field_director")
+_AS_PROSECUTOR = Decision(True, Reason.PERMITTED, "role:prosecutor")
 _BY_OWN_LINKS = Decision(True, Reason.PERMITTED, "care_links:own")
 _OWN_NOTICES = Decision(True, Reason.PERMITTED, "notices:own")
 _NOTICE_ROLES = frozenset({Role.CLIENT_MANAGER, Role.PRIVACY_OFFICER, Role.FIELD_DIRECTOR})
@@ -279,6 +294,8 @@ def decide(subject: Subject, action: Action, resource: Resource, context: Contex
         return _decide_hold(subject, resource, context)
     if action is Action.STATISTICS_DECIDE:
         return _decide_statistics(subject, resource, context)
+    if action is Action.DISCLOSURE_MANAGE:
+        return _decide_disclosure(subject, resource, context)
     if action is Action.NOTIFICATION_READ:
         if context.covenant.kind_of_party.get(subject.party) is None:
             return _DENIALS[Reason.PARTY_UNKNOWN]
@@ -339,6 +356,8 @@ def _decide_record(subject: Subject, read: bool, resource: Resource, context: Co
     if resource.shielded and (subject.id is None or subject.id != client.manager):
         return _DENIALS[Reason.ENTRY_SHIELDED]  # art. 13: shielded from all but the client's client manager
     category = resource.category
+    if read and category == CRIMINAL and resource.disclosure is not None and not kind.criminal_justice:
+        return _read_disclosed(permit, resource.disclosure)  # art. 5: approved by a prosecutor
     if category not in context.covenant.categories:
         return _DENIALS[Reason.CATEGORY_UNKNOWN]
     if category not in (kind.read if read else kind.write):  # art. 8.1b: read and write rights per participant
@@ -346,6 +365,43 @@ def _decide_record(subject: Subject, read: bool, resource: Resource, context: Co
     if category == CRIMINAL and not kind.criminal_justice:  # art. 5
         return _DENIALS[Reason.CRIMINAL_DATA_RESTRICTED]
     return permit
+
+
+def _read_disclosed(permit: Decision, disclosure_id: str) -> Decision:
+    """Art. 5: criminal data reaches a party outside the criminal-justice chain only with a public
+    prosecutor's approval for that entry and that party; it then opens the entry to the party's staff
+    who are linked to the client (a break-the-glass window does not stand in for the link here). The
+    permit names the approval, so every such read is traceable to it in the trail."""
+    if not permit.authority or not permit.authority.startswith("care_link:"):
+        return _DENIALS[Reason.CRIMINAL_DATA_RESTRICTED]
+    return Decision(True, Reason.PERMITTED, "disclosure:" + disclosure_id)
+
+
+def _decide_disclosure(subject: Subject, resource: Resource, context: Context) -> Decision:
+    """Art. 5: criminal data "is not passed on without the consent of the public prosecutor". A staff
+    member with the prosecutor role of a prosecution party approves (lists, revokes) the disclosure of
+    one criminal entry (``resource.category``) to one party (``resource.recipient``). Only criminal
+    entries need it, and only for parties outside the criminal-justice chain: those read it anyway."""
+    if Role.PROSECUTOR not in subject.roles:
+        return _DENIALS[Reason.ROLE_REQUIRED]
+    kind = context.covenant.kind_of_party.get(subject.party)
+    if kind is None:
+        return _DENIALS[Reason.PARTY_UNKNOWN]
+    if kind.code != PROSECUTION:
+        return _DENIALS[Reason.NOT_PROSECUTION]
+    if resource.client is None:
+        return _DENIALS[Reason.CLIENT_UNKNOWN]
+    if not resource.entry_found:
+        return _DENIALS[Reason.ENTRY_UNKNOWN]
+    if resource.category != CRIMINAL:
+        return _DENIALS[Reason.NOT_CRIMINAL_DATA]
+    if resource.recipient is not None:
+        recipient = context.covenant.kind_of_party.get(resource.recipient)
+        if recipient is None:
+            return _DENIALS[Reason.RECIPIENT_UNKNOWN]
+        if recipient.criminal_justice:
+            return _DENIALS[Reason.DISCLOSURE_NOT_NEEDED]
+    return _AS_PROSECUTOR
 
 
 def _emergency_open(emergency: EmergencyFacts, context: Context) -> bool:

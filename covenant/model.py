@@ -36,6 +36,8 @@ STAFF_ROLES = frozenset(role for role in Role if role not in (Role.ADMINISTRATOR
 # Art. 3: the three categories every covenant has; art. 5 gives "criminal" its own rule.
 ORDINARY, SPECIAL, CRIMINAL = "ordinary", "special", "criminal"
 CORE_CATEGORIES = (ORDINARY, SPECIAL, CRIMINAL)
+# Art. 5: the party kind whose prosecutors approve the disclosure of criminal data outside the chain.
+PROSECUTION = "prosecution"
 
 
 class Action(enum.StrEnum):
@@ -77,6 +79,7 @@ class Action(enum.StrEnum):
     NOTICE_READ = "notice.read"
     RETENTION_HOLD = "retention.hold"
     STATISTICS_DECIDE = "statistics.decide"
+    DISCLOSURE_MANAGE = "disclosure.manage"
 
 
 class Right(enum.StrEnum):

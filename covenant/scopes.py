@@ -17,6 +17,7 @@ SCOPES: dict[str, str] = {
     "requests:handle": "Handle clients' access, correction and objection requests (art. 13, 14)",
     "audit:read": "Read the audit trail (privacy officers)",
     "events:write": "Report a client's contacts and deletions at the source, from a partner system",
+    "disclosures:approve": "Approve and revoke the disclosure of criminal data to a party (art. 5; prosecutors)",
     "notifications:read": "Fetch and acknowledge the notifications sent to the party (GDPR art. 19: corrections)",
 }
 
@@ -25,6 +26,7 @@ ROLE_SCOPES: dict[Role, frozenset[str]] = {
     Role.CLIENT_MANAGER: frozenset({"team:manage", "requests:handle"}),
     Role.FIELD_DIRECTOR: frozenset({"team:manage"}),
     Role.PRIVACY_OFFICER: frozenset({"audit:read", "requests:handle"}),
+    Role.PROSECUTOR: frozenset({"disclosures:approve"}),
 }
 # A partner system acting on its own, for no staff member, only reports what happened at its side, and
 # fetches what the gateway tells its party (GDPR art. 19: a correction of data the party received).

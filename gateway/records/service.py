@@ -13,7 +13,9 @@ from sqlalchemy import and_, case, insert, or_, select, update
 
 from audit import AuditAction, Outcome
 from covenant import Action, check_content
+from covenant.model import CRIMINAL
 from gateway.clients.models import Client
+from gateway.disclosures import service as disclosures
 from gateway.errors import InvalidContent
 from gateway.pagination import decode_cursor, encode_cursor
 from gateway.records.models import Entry
@@ -128,7 +130,10 @@ def read_entry(tx: Transaction, client_id: uuid.UUID, entry_id: uuid.UUID, *, pu
     """One entry of a client's file, for a staff member linked to the client whose party may read its category."""
     facts = tx.client_facts(client_id, entry_id=entry_id)
     category = facts.entry.category if facts.entry is not None else None
-    decision = tx.authorize(Action.RECORD_READ, facts.resource(category, entry_expected=True),
+    resource = facts.resource(category, entry_expected=True)
+    if category == CRIMINAL:  # art. 5: a prosecutor's approval in force for this entry and the reader's party
+        resource = resource._replace(disclosure=disclosures.in_force(tx, entry_id, tx.actor.subject.party))
+    decision = tx.authorize(Action.RECORD_READ, resource,
                             purpose=purpose, audit_action=AuditAction.RECORD_READ,
                             client_pseudonym=facts.pseudonym, object_type="entry", object_id=str(entry_id),
                             categories=category)
@@ -156,7 +161,14 @@ def list_entries(tx: Transaction, client_id: uuid.UUID, *, purpose: str, limit: 
     if not decision.allowed:
         raise tx.refuse(decision)
 
-    statement = select(Entry).where(Entry.client_id == client_id, Entry.category.in_(readable))
+    listed = Entry.category.in_(readable)
+    party = tx.actor.subject.party
+    if CRIMINAL not in readable and party is not None and tx.decide(
+            Action.RECORD_READ, facts.resource(CRIMINAL)._replace(disclosure="any"), purpose=purpose).allowed:
+        # Art. 5: criminal entries a prosecutor disclosed to the reader's party, while the approval is in force.
+        listed = or_(listed, and_(Entry.category == CRIMINAL,
+                                  Entry.id.in_(disclosures.disclosed_entries(client_id, party, tx.now))))
+    statement = select(Entry).where(Entry.client_id == client_id, listed)
     # Art. 13: a shielded entry is listed only to whom covenant.decide shows it (the client manager).
     if not tx.decide(Action.RECORD_READ, facts.resource(readable[0])._replace(shielded=True),
                      purpose=purpose).allowed:

@@ -79,6 +79,7 @@ def test_demo_region_replaces_the_parties_and_inherits_the_rest() -> None:
         "opvang-de-haven": "shelter",
         "ggz-rivierland": "mental_health",
         "politie-eenheid-demo": "police",
+        "om-demostad": "prosecution",
         "gemeente-demostad": "municipality",
     }
     assert region.party_kinds == model.party_kinds
