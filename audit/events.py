@@ -85,6 +85,9 @@ class AuditAction(enum.StrEnum):
     DISCLOSURE_APPROVE = "disclosure.approve"
     DISCLOSURE_LIST = "disclosure.list"
     DISCLOSURE_REVOKE = "disclosure.revoke"
+    CLIENT_INFORM = "client.inform"
+    TASK_RAISED = "task.raised"
+    TASK_LIST = "task.list"
 
 
 class Outcome(enum.StrEnum):

@@ -52,6 +52,9 @@ The rules, in the order they are applied:
      approves (lists, revokes) the disclosure of one criminal entry to one party outside the
      criminal-justice chain; while the approval is in force (``resource.disclosure``) the party's
      linked staff read that entry (never through a break-the-glass window).
+   * the duty to inform (art. 10): an intake-form section is not written before the client has been
+     informed (``client_not_informed``); the client's own client manager records the moment, while
+     linked, and lists their own tasks (partner data that arrived before that moment).
    * the gateway's administration: only the local administrator (beheerder, art. 3), who is no staff
      member of a party, and never by token.
 """
@@ -63,7 +66,7 @@ import enum
 import functools
 from typing import NamedTuple
 
-from covenant.model import CRIMINAL, PROSECUTION, Action, Covenant, Role
+from covenant.model import CRIMINAL, INTAKE, PROSECUTION, Action, Covenant, Role
 from covenant.scopes import scopes_for
 
 
@@ -97,6 +100,8 @@ class Reason(enum.StrEnum):
     NOT_CRIMINAL_DATA = "not_criminal_data"
     RECIPIENT_UNKNOWN = "recipient_unknown"
     DISCLOSURE_NOT_NEEDED = "disclosure_not_needed"
+    # Art. 10: the duty to inform.
+    CLIENT_NOT_INFORMED = "client_not_informed"
 
 
 # The facts are NamedTuples: immutable like frozen dataclasses, and several times cheaper to build,
@@ -127,6 +132,7 @@ class ClientFacts(NamedTuple):
     id: str
     processing_stopped: bool = False
     manager: str | None = None
+    informed: bool = True  # art. 10: the client has been informed of the processing
 
 
 class LinkFacts(NamedTuple):
@@ -163,6 +169,8 @@ class Resource(NamedTuple):
     # (its id), if any; and, when approving one, the party it would disclose to.
     disclosure: str | None = None
     recipient: str | None = None
+    # The kind of entry being written (art. 10: no intake-form section before the client is informed).
+    entry_kind: str | None = None
 
 
 class Context(NamedTuple):
@@ -203,6 +211,8 @@ REQUIRED_SCOPE: dict[Action, str] = {
     Action.RETENTION_HOLD: "requests:handle",
     Action.STATISTICS_DECIDE: "team:manage",
     Action.DISCLOSURE_MANAGE: "disclosures:approve",
+    Action.CLIENT_INFORM: "team:manage",
+    Action.TASK_LIST: "team:manage",
 }
 
 _ADMINISTRATION = frozenset({
@@ -296,6 +306,11 @@ def decide(subject: Subject, action: Action, resource: Resource, context: Contex
         return _decide_statistics(subject, resource, context)
     if action is Action.DISCLOSURE_MANAGE:
         return _decide_disclosure(subject, resource, context)
+    if action is Action.CLIENT_INFORM:
+        return _decide_inform(subject, resource, context)
+    if action is Action.TASK_LIST:
+        # Art. 10: the tasks are the client manager's own (the list itself is restricted to them).
+        return _AS_CLIENT_MANAGER if Role.CLIENT_MANAGER in subject.roles else _DENIALS[Reason.ROLE_REQUIRED]
     if action is Action.NOTIFICATION_READ:
         if context.covenant.kind_of_party.get(subject.party) is None:
             return _DENIALS[Reason.PARTY_UNKNOWN]
@@ -364,7 +379,22 @@ def _decide_record(subject: Subject, read: bool, resource: Resource, context: Co
         return _DENIALS[Reason.CATEGORY_NOT_PERMITTED]
     if category == CRIMINAL and not kind.criminal_justice:  # art. 5
         return _DENIALS[Reason.CRIMINAL_DATA_RESTRICTED]
+    if not read and _intake_before_informed(client, resource):
+        return _DENIALS[Reason.CLIENT_NOT_INFORMED]
     return permit
+
+
+def _intake_before_informed(client: ClientFacts, resource: Resource) -> bool:
+    """Art. 10: the client is informed of the processing (the purposes, the controller, the parties)
+    before the intake; an intake-form section written before that moment is refused."""
+    return resource.entry_kind == INTAKE and not client.informed
+
+
+def _decide_inform(subject: Subject, resource: Resource, context: Context) -> Decision:
+    """Art. 10: the client's own client manager records that (when, how) the client was informed, as
+    part of the intake they do; the same rule as for the client's requests: the one recorded for the
+    client, while linked."""
+    return _decide_request(subject, resource, context)
 
 
 def _read_disclosed(permit: Decision, disclosure_id: str) -> Decision:

@@ -38,6 +38,8 @@ ORDINARY, SPECIAL, CRIMINAL = "ordinary", "special", "criminal"
 CORE_CATEGORIES = (ORDINARY, SPECIAL, CRIMINAL)
 # Art. 5: the party kind whose prosecutors approve the disclosure of criminal data outside the chain.
 PROSECUTION = "prosecution"
+# Art. 10: the entry kind of the intake form, which is not written before the client has been informed.
+INTAKE = "intake"
 
 
 class Action(enum.StrEnum):
@@ -80,6 +82,8 @@ class Action(enum.StrEnum):
     RETENTION_HOLD = "retention.hold"
     STATISTICS_DECIDE = "statistics.decide"
     DISCLOSURE_MANAGE = "disclosure.manage"
+    CLIENT_INFORM = "client.inform"
+    TASK_LIST = "task.list"
 
 
 class Right(enum.StrEnum):

@@ -6,6 +6,7 @@ from gateway.clients.models import Client
 from gateway.db import Base
 from gateway.disclosures.models import CriminalDisclosure
 from gateway.emergency.models import EmergencyAccess
+from gateway.informing.models import ClientTask
 from gateway.oauth.models import PartnerSystem, RevokedToken, UsedAssertion
 from gateway.idempotency import IdempotencyRecord
 from gateway.jobs.models import JobLease
@@ -17,6 +18,6 @@ from gateway.statistics.models import StatisticsDecision, StatisticsExtract, Sta
 
 DATA_METADATA = (Base.metadata, AuditBase.metadata)
 
-__all__ = ["DATA_METADATA", "AuditCheckpoint", "AuditEvent", "CareLink", "Client", "CriminalDisclosure", "EmergencyAccess", "Entry",
+__all__ = ["DATA_METADATA", "AuditCheckpoint", "AuditEvent", "CareLink", "Client", "ClientTask", "CriminalDisclosure", "EmergencyAccess", "Entry",
            "IdempotencyRecord", "JobLease", "LegalHold", "Notification", "PartnerSystem", "Party", "RightsRequest",
            "RevokedToken", "Staff", "StatisticsDecision", "StatisticsExtract", "StatisticsHeld", "UsedAssertion"]

@@ -32,6 +32,7 @@ _MESSAGES = {
     Reason.NOT_CRIMINAL_DATA: "only criminal data needs a prosecutor's approval to be disclosed (art. 5)",
     Reason.RECIPIENT_UNKNOWN: "the recipient is not a party to the covenant in force",
     Reason.DISCLOSURE_NOT_NEEDED: "criminal-justice parties read criminal data without a disclosure (art. 5)",
+    Reason.CLIENT_NOT_INFORMED: "the client has not been informed yet; the intake waits for it (art. 10)",
     Reason.NOT_CLIENT_MANAGER: "only the client's own client manager (or a field director, for the care team) may do this",
 }
 _LINK_REASONS = {Reason.NOT_LINKED, Reason.LINK_NOT_STARTED, Reason.LINK_ENDED}

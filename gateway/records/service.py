@@ -16,6 +16,7 @@ from covenant import Action, check_content
 from covenant.model import CRIMINAL
 from gateway.clients.models import Client
 from gateway.disclosures import service as disclosures
+from gateway.informing import service as informing
 from gateway.errors import InvalidContent
 from gateway.pagination import decode_cursor, encode_cursor
 from gateway.records.models import Entry
@@ -85,7 +86,7 @@ def write_entry(tx: Transaction, client_id: uuid.UUID, *, purpose: str, kind: st
 
     facts = tx.client_facts(client_id)
     entry_id = uuid.uuid4()
-    decision = tx.authorize(Action.RECORD_WRITE, facts.resource(category), purpose=purpose,
+    decision = tx.authorize(Action.RECORD_WRITE, facts.resource(category)._replace(entry_kind=kind), purpose=purpose,
                             audit_action=AuditAction.RECORD_WRITE, client_pseudonym=facts.pseudonym,
                             object_type="entry", object_id=str(entry_id), categories=category,
                             detail=None if facts.informed or facts.client is None else {"client_informed": False})
@@ -107,6 +108,8 @@ def write_entry(tx: Transaction, client_id: uuid.UUID, *, purpose: str, kind: st
     }
     values["ciphertext"] = vault.encrypt(client_id, version, _entry_aad(SimpleNamespace(**values)), payload)
     tx.write(lambda conn: conn.execute(insert(Entry).values(**values)))
+    if not facts.informed:  # art. 10: partner data before the client was informed raises a task
+        informing.raise_task(tx, client_id, facts, source_party=source_party, entry_id=entry_id)
     contact_field = covenant.entry_kinds[kind].last_contact_field
     if contact_field:  # art. 9.3: the five-year term runs from the client's last contact with any party
         contact_at = tx.start_of(dt.date.fromisoformat(content[contact_field]))

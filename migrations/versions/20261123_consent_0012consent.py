@@ -1,4 +1,4 @@
-"""Covenant rules on consent, the duty to inform and criminal data: their tables.
+"""Covenant rules on consent, the duty to inform and criminal data: their tables and columns.
 
 Revision ID: 0012consent
 Revises: 0011stats
@@ -8,6 +8,12 @@ What it does to data: creates the empty table ``criminal_disclosure`` (art. 5: a
 to disclose one criminal entry to one party, and its revocation; ids and moments only). Nothing existing
 changes. Downgrading drops the table: approvals in force are lost (their events stay in the trail) and
 the parties they disclosed to no longer see those entries.
+
+Art. 10: adds the empty columns ``client.informed_how`` and ``client.informed_by`` (existing clients keep
+their ``informed_at``, with no how or by whom) and creates the empty table ``client_task`` (a client
+manager's task when a partner's data arrived before the client was informed). Downgrading drops them:
+how and by whom each client was informed is lost (the ``client.inform`` events keep how), and so are the
+tasks.
 """
 
 import sqlalchemy as sa
@@ -43,5 +49,33 @@ def upgrade() -> None:
                     ["client_id", "recipient_party_id"])
 
 
+    with op.batch_alter_table("client") as batch:
+        batch.add_column(sa.Column("informed_how", sa.String(length=16), nullable=True))
+        batch.add_column(sa.Column("informed_by", sa.Uuid(), nullable=True))
+    op.create_table(
+        "client_task",
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("client_id", sa.Uuid(), nullable=False),
+        sa.Column("assignee_id", sa.Uuid(), nullable=False),
+        sa.Column("kind", sa.String(length=32), nullable=False),
+        sa.Column("source_party_id", sa.String(length=64), nullable=False),
+        sa.Column("entry_id", sa.Uuid(), nullable=True),
+        sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.Column("closed_at", sa.DateTime(), nullable=True),
+        sa.ForeignKeyConstraint(["client_id"], ["client.id"], name=op.f("fk_client_task_client_id_client")),
+        sa.ForeignKeyConstraint(["assignee_id"], ["staff.id"], name=op.f("fk_client_task_assignee_id_staff")),
+        sa.ForeignKeyConstraint(["source_party_id"], ["party.id"],
+                                name=op.f("fk_client_task_source_party_id_party")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_client_task")),
+    )
+    op.create_index(op.f("ix_client_task_assignee_id_closed_at"), "client_task", ["assignee_id", "closed_at"])
+    op.create_index(op.f("ix_client_task_client_id_kind_closed_at"), "client_task",
+                    ["client_id", "kind", "closed_at"])
+
+
 def downgrade() -> None:
+    op.drop_table("client_task")
+    with op.batch_alter_table("client") as batch:
+        batch.drop_column("informed_by")
+        batch.drop_column("informed_how")
     op.drop_table("criminal_disclosure")
