@@ -88,6 +88,9 @@ class AuditAction(enum.StrEnum):
     CLIENT_INFORM = "client.inform"
     TASK_RAISED = "task.raised"
     TASK_LIST = "task.list"
+    CONSENT_RECORD = "consent.record"
+    CONSENT_LIST = "consent.list"
+    CONSENT_WITHDRAW = "consent.withdraw"
 
 
 class Outcome(enum.StrEnum):

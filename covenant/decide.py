@@ -55,6 +55,10 @@ The rules, in the order they are applied:
    * the duty to inform (art. 10): an intake-form section is not written before the client has been
      informed (``client_not_informed``); the client's own client manager records the moment, while
      linked, and lists their own tasks (partner data that arrived before that moment).
+   * consent (``[consents.<code>]``): reading, in the exchange's categories, what a party of a kind on
+     the other side of an exchange that depends on consent wrote needs the client's consent to it in
+     force (``consent_missing``, ``consent_withdrawn``); the client's own client manager records and
+     withdraws consents, while linked.
    * the gateway's administration: only the local administrator (beheerder, art. 3), who is no staff
      member of a party, and never by token.
 """
@@ -102,6 +106,9 @@ class Reason(enum.StrEnum):
     DISCLOSURE_NOT_NEEDED = "disclosure_not_needed"
     # Art. 10: the duty to inform.
     CLIENT_NOT_INFORMED = "client_not_informed"
+    # An exchange the covenant makes depend on the client's consent.
+    CONSENT_MISSING = "consent_missing"
+    CONSENT_WITHDRAWN = "consent_withdrawn"
 
 
 # The facts are NamedTuples: immutable like frozen dataclasses, and several times cheaper to build,
@@ -171,6 +178,11 @@ class Resource(NamedTuple):
     recipient: str | None = None
     # The kind of entry being written (art. 10: no intake-form section before the client is informed).
     entry_kind: str | None = None
+    # Consent: the party whose entry is read, and the client's consents (by the covenant's exchange code)
+    # in force now, and those withdrawn with none in force.
+    source_party: str | None = None
+    consents: frozenset[str] = frozenset()
+    withdrawn_consents: frozenset[str] = frozenset()
 
 
 class Context(NamedTuple):
@@ -213,6 +225,7 @@ REQUIRED_SCOPE: dict[Action, str] = {
     Action.DISCLOSURE_MANAGE: "disclosures:approve",
     Action.CLIENT_INFORM: "team:manage",
     Action.TASK_LIST: "team:manage",
+    Action.CONSENT_MANAGE: "team:manage",
 }
 
 _ADMINISTRATION = frozenset({
@@ -308,6 +321,8 @@ def decide(subject: Subject, action: Action, resource: Resource, context: Contex
         return _decide_disclosure(subject, resource, context)
     if action is Action.CLIENT_INFORM:
         return _decide_inform(subject, resource, context)
+    if action is Action.CONSENT_MANAGE:
+        return _decide_consent_record(subject, resource, context)
     if action is Action.TASK_LIST:
         # Art. 10: the tasks are the client manager's own (the list itself is restricted to them).
         return _AS_CLIENT_MANAGER if Role.CLIENT_MANAGER in subject.roles else _DENIALS[Reason.ROLE_REQUIRED]
@@ -381,7 +396,33 @@ def _decide_record(subject: Subject, read: bool, resource: Resource, context: Co
         return _DENIALS[Reason.CRIMINAL_DATA_RESTRICTED]
     if not read and _intake_before_informed(client, resource):
         return _DENIALS[Reason.CLIENT_NOT_INFORMED]
+    if read and context.covenant.consents:
+        missing = _consent_refusal(subject, kind.code, resource, context)
+        if missing is not None:
+            return _DENIALS[missing]
     return permit
+
+
+def _consent_refusal(subject: Subject, reader_kind: str, resource: Resource, context: Context) -> Reason | None:
+    """An exchange the covenant makes depend on consent (``[consents.<code>]``): reading, in its
+    categories, what a party on the other side wrote needs the client's consent to that exchange in force
+    now; withdrawn, it is refused from that moment. A party's own entries are never an exchange."""
+    source = resource.source_party
+    if source is None or source == subject.party:
+        return None
+    source_kind = context.covenant.kind_of_party.get(source)
+    if source_kind is None:
+        return None
+    for rule in context.covenant.consents.values():
+        if rule.applies(reader_kind, source_kind.code, resource.category) and rule.code not in resource.consents:
+            return Reason.CONSENT_WITHDRAWN if rule.code in resource.withdrawn_consents else Reason.CONSENT_MISSING
+    return None
+
+
+def _decide_consent_record(subject: Subject, resource: Resource, context: Context) -> Decision:
+    """Consent to an exchange is given by the client to the client's own client manager, who records it
+    (and its withdrawal) with the intake, while linked: the same rule as for the client's requests."""
+    return _decide_request(subject, resource, context)
 
 
 def _intake_before_informed(client: ClientFacts, resource: Resource) -> bool:

@@ -28,6 +28,7 @@ from covenant.model import (
     Code,
     Covenant,
     Duration,
+    ConsentRule,
     Emergency,
     EntryKind,
     FieldSpec,
@@ -62,6 +63,7 @@ _TOP_LEVEL = (
     "life_domains",
     "entry_kinds",
     "emergency",
+    "consents",
 )
 _MAX_EXTENDS_DEPTH = 4
 _TERMS = ("access", "correction_decision", "correction_execution", "objection_decision")
@@ -300,6 +302,7 @@ class _Parser:
             life_domains=domains,
             entry_kinds=frozen_mapping(entry_kinds),
             emergency=emergency,
+            consents=frozen_mapping(self.consents(kinds, categories)),
             digest=_digest(self.doc),
         )
 
@@ -315,6 +318,31 @@ class _Parser:
             raise self.fail("retention.statistics_k", f"must be at least 2 and at most {MAX_STATISTICS_K}: "
                                                       "a group of one is the client")
         return value
+
+    def consents(self, kinds: Mapping, categories: Mapping) -> dict[str, ConsentRule]:
+        """``[consents.<code>]``: exchanges that depend on the client's consent; none unless the document
+        names some. Each names the party kinds on both sides (``first``, ``second``, not overlapping) and
+        the categories it covers."""
+        tables = self.table(self.doc.get("consents"), "consents", required=False)
+        rules = {}
+        for code, table in tables.items():
+            place = f"consents.{code}"
+            if not _CODE.fullmatch(code):
+                raise self.fail(place, "code must be lower case letters, digits, '_' or '-'")
+            table = self.table(table, place)
+            self.check_keys(table, place, ("name", "first", "second", "categories"))
+            first = self.codes(table, "first", place, kinds, "party kind")
+            second = self.codes(table, "second", place, kinds, "party kind")
+            if not first or not second:
+                raise self.fail(place, "names party kinds on both sides (first, second)")
+            if first & second:
+                raise self.fail(f"{place}.second", "a party kind is on both sides")
+            covered = self.codes(table, "categories", place, categories, "category")
+            if not covered:
+                raise self.fail(f"{place}.categories", "must name at least one category")
+            rules[code] = ConsentRule(code=code, name=self.text(table, "name", place), first=first, second=second,
+                                      categories=covered)
+        return rules
 
     def terms(self, table: Mapping[str, Any]) -> Terms:
         """``[terms]`` (art. 12-14): the four terms, and whether the Algemene termijnenwet extends them.

@@ -84,6 +84,7 @@ class Action(enum.StrEnum):
     DISCLOSURE_MANAGE = "disclosure.manage"
     CLIENT_INFORM = "client.inform"
     TASK_LIST = "task.list"
+    CONSENT_MANAGE = "consent.manage"
 
 
 class Right(enum.StrEnum):
@@ -236,6 +237,26 @@ EMERGENCY_OFF = Emergency()
 
 
 @dataclass(frozen=True, slots=True)
+class ConsentRule:
+    """An exchange the covenant makes depend on the client's consent (``[consents.<code>]``), such as the
+    one between the municipality and the care office (seed 003: "een toestemmingsformulier voor
+    gegevensuitwisseling tussen gemeente en zorgkantoor"): a party of a kind on one side reads, in
+    ``categories``, what a party of a kind on the other side wrote only while the client's consent to
+    this exchange is in force."""
+
+    code: str
+    name: str
+    first: frozenset[str]
+    second: frozenset[str]
+    categories: frozenset[str]
+
+    def applies(self, reader_kind: str, source_kind: str, category: str | None) -> bool:
+        return category in self.categories and (
+            (reader_kind in self.first and source_kind in self.second)
+            or (reader_kind in self.second and source_kind in self.first))
+
+
+@dataclass(frozen=True, slots=True)
 class Code:
     """An entry of a code list: confidentiality grounds (art. 12), life domains."""
 
@@ -286,6 +307,7 @@ class Covenant:
     life_domains: Mapping[str, Code]
     entry_kinds: Mapping[str, EntryKind]
     emergency: Emergency = EMERGENCY_OFF
+    consents: Mapping[str, ConsentRule] = field(default_factory=lambda: frozen_mapping({}))
     digest: str = field(default="", compare=False)
     kind_of_party: Mapping[str, PartyKind] = field(init=False, repr=False, compare=False)
 

@@ -3,6 +3,7 @@
 from audit.models import AuditBase, AuditCheckpoint, AuditEvent
 from gateway.care.models import CareLink
 from gateway.clients.models import Client
+from gateway.consents.models import Consent
 from gateway.db import Base
 from gateway.disclosures.models import CriminalDisclosure
 from gateway.emergency.models import EmergencyAccess
@@ -18,6 +19,6 @@ from gateway.statistics.models import StatisticsDecision, StatisticsExtract, Sta
 
 DATA_METADATA = (Base.metadata, AuditBase.metadata)
 
-__all__ = ["DATA_METADATA", "AuditCheckpoint", "AuditEvent", "CareLink", "Client", "ClientTask", "CriminalDisclosure", "EmergencyAccess", "Entry",
+__all__ = ["DATA_METADATA", "AuditCheckpoint", "AuditEvent", "CareLink", "Client", "ClientTask", "Consent", "CriminalDisclosure", "EmergencyAccess", "Entry",
            "IdempotencyRecord", "JobLease", "LegalHold", "Notification", "PartnerSystem", "Party", "RightsRequest",
            "RevokedToken", "Staff", "StatisticsDecision", "StatisticsExtract", "StatisticsHeld", "UsedAssertion"]

@@ -14,6 +14,11 @@ their ``informed_at``, with no how or by whom) and creates the empty table ``cli
 manager's task when a partner's data arrived before the client was informed). Downgrading drops them:
 how and by whom each client was informed is lost (the ``client.inform`` events keep how), and so are the
 tasks.
+
+Consent: creates the empty table ``consent`` (the client's consent to an exchange the covenant makes
+depend on it: the exchange's code, given, recorded and withdrawn, by whom). Downgrading drops it: the
+consents are lost (their ``consent.record`` events stay) and, while the covenant still asks for consent,
+those exchanges are refused until the consents are recorded again.
 """
 
 import sqlalchemy as sa
@@ -71,9 +76,26 @@ def upgrade() -> None:
     op.create_index(op.f("ix_client_task_assignee_id_closed_at"), "client_task", ["assignee_id", "closed_at"])
     op.create_index(op.f("ix_client_task_client_id_kind_closed_at"), "client_task",
                     ["client_id", "kind", "closed_at"])
+    op.create_table(
+        "consent",
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("client_id", sa.Uuid(), nullable=False),
+        sa.Column("scope", sa.String(length=64), nullable=False),
+        sa.Column("given_at", sa.DateTime(), nullable=False),
+        sa.Column("recorded_by", sa.Uuid(), nullable=False),
+        sa.Column("recorded_at", sa.DateTime(), nullable=False),
+        sa.Column("withdrawn_at", sa.DateTime(), nullable=True),
+        sa.Column("withdrawn_by", sa.Uuid(), nullable=True),
+        sa.ForeignKeyConstraint(["client_id"], ["client.id"], name=op.f("fk_consent_client_id_client")),
+        sa.ForeignKeyConstraint(["recorded_by"], ["staff.id"], name=op.f("fk_consent_recorded_by_staff")),
+        sa.ForeignKeyConstraint(["withdrawn_by"], ["staff.id"], name=op.f("fk_consent_withdrawn_by_staff")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_consent")),
+    )
+    op.create_index(op.f("ix_consent_client_id_scope_withdrawn_at"), "consent", ["client_id", "scope", "withdrawn_at"])
 
 
 def downgrade() -> None:
+    op.drop_table("consent")
     op.drop_table("client_task")
     with op.batch_alter_table("client") as batch:
         batch.drop_column("informed_by")
