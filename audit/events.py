@@ -91,6 +91,15 @@ class AuditAction(enum.StrEnum):
     RETENTION_NOTICED = "retention.noticed"
     REGISTER_EXPORT = "register.export"
     REPORT_MONTHLY = "report.monthly"
+    DISCLOSURE_APPROVE = "disclosure.approve"
+    DISCLOSURE_LIST = "disclosure.list"
+    DISCLOSURE_REVOKE = "disclosure.revoke"
+    CLIENT_INFORM = "client.inform"
+    TASK_RAISED = "task.raised"
+    TASK_LIST = "task.list"
+    CONSENT_RECORD = "consent.record"
+    CONSENT_LIST = "consent.list"
+    CONSENT_WITHDRAW = "consent.withdraw"
 
 
 class Outcome(enum.StrEnum):

@@ -51,6 +51,17 @@ The rules, in the order they are applied:
    * the processing register (art. 15) and the monthly report (Instrument 2): the controller's
      (art. 7): the register for its privacy officers and field directors, the report for its field
      directors (the coordination point); and the local administrator, from the command line.
+   * disclosing criminal data (art. 5): a staff member with the prosecutor role of a prosecution party
+     approves (lists, revokes) the disclosure of one criminal entry to one party outside the
+     criminal-justice chain; while the approval is in force (``resource.disclosure``) the party's
+     linked staff read that entry (never through a break-the-glass window).
+   * the duty to inform (art. 10): an intake-form section is not written before the client has been
+     informed (``client_not_informed``); the client's own client manager records the moment, while
+     linked, and lists their own tasks (partner data that arrived before that moment).
+   * consent (``[consents.<code>]``): reading, in the exchange's categories, what a party of a kind on
+     the other side of an exchange that depends on consent wrote needs the client's consent to it in
+     force (``consent_missing``, ``consent_withdrawn``); the client's own client manager records and
+     withdraws consents, while linked.
    * the gateway's administration: only the local administrator (beheerder, art. 3), who is no staff
      member of a party, and never by token.
 """
@@ -62,7 +73,7 @@ import enum
 import functools
 from typing import NamedTuple
 
-from covenant.model import CRIMINAL, Action, Covenant, Role
+from covenant.model import CRIMINAL, INTAKE, PROSECUTION, Action, Covenant, Role
 from covenant.scopes import scopes_for
 
 
@@ -91,6 +102,16 @@ class Reason(enum.StrEnum):
     SCOPE_NOT_ALLOWED = "scope_not_allowed"
     ENTRY_SHIELDED = "entry_shielded"
     NOT_CONTROLLER = "not_controller"
+    # Art. 5: the prosecutor's approval of a disclosure of criminal data.
+    NOT_PROSECUTION = "not_prosecution"
+    NOT_CRIMINAL_DATA = "not_criminal_data"
+    RECIPIENT_UNKNOWN = "recipient_unknown"
+    DISCLOSURE_NOT_NEEDED = "disclosure_not_needed"
+    # Art. 10: the duty to inform.
+    CLIENT_NOT_INFORMED = "client_not_informed"
+    # An exchange the covenant makes depend on the client's consent.
+    CONSENT_MISSING = "consent_missing"
+    CONSENT_WITHDRAWN = "consent_withdrawn"
 
 
 # The facts are NamedTuples: immutable like frozen dataclasses, and several times cheaper to build,
@@ -121,6 +142,7 @@ class ClientFacts(NamedTuple):
     id: str
     processing_stopped: bool = False
     manager: str | None = None
+    informed: bool = True  # art. 10: the client has been informed of the processing
 
 
 class LinkFacts(NamedTuple):
@@ -153,6 +175,17 @@ class Resource(NamedTuple):
     link: LinkFacts | None = None
     emergency: EmergencyFacts | None = None
     shielded: bool = False
+    # Art. 5: the prosecutor's approval in force disclosing this criminal entry to the subject's party
+    # (its id), if any; and, when approving one, the party it would disclose to.
+    disclosure: str | None = None
+    recipient: str | None = None
+    # The kind of entry being written (art. 10: no intake-form section before the client is informed).
+    entry_kind: str | None = None
+    # Consent: the party whose entry is read, and the client's consents (by the covenant's exchange code)
+    # in force now, and those withdrawn with none in force.
+    source_party: str | None = None
+    consents: frozenset[str] = frozenset()
+    withdrawn_consents: frozenset[str] = frozenset()
 
 
 class Context(NamedTuple):
@@ -197,6 +230,10 @@ REQUIRED_SCOPE: dict[Action, str] = {
     Action.STATISTICS_DECIDE: "team:manage",
     Action.REGISTER_READ: "reports:read",
     Action.REPORT_READ: "reports:read",
+    Action.DISCLOSURE_MANAGE: "disclosures:approve",
+    Action.CLIENT_INFORM: "team:manage",
+    Action.TASK_LIST: "team:manage",
+    Action.CONSENT_MANAGE: "team:manage",
 }
 
 _ADMINISTRATION = frozenset({
@@ -217,6 +254,7 @@ _AS_PRIVACY_OFFICER = Decision(True, Reason.PERMITTED, "role:privacy_officer")
 _AS_FIELD_DIRECTOR = Decision(True, Reason.PERMITTED, "role:field_director")
 _AS_CLIENT_MANAGER = Decision(True, Reason.PERMITTED, "role:client_manager")
 _AS_CONTROLLER = Decision(True, Reason.PERMITTED, "controller:field_director")
+_AS_PROSECUTOR = Decision(True, Reason.PERMITTED, "role:prosecutor")
 _BY_OWN_LINKS = Decision(True, Reason.PERMITTED, "care_links:own")
 _OWN_NOTICES = Decision(True, Reason.PERMITTED, "notices:own")
 _NOTICE_ROLES = frozenset({Role.CLIENT_MANAGER, Role.PRIVACY_OFFICER, Role.FIELD_DIRECTOR})
@@ -294,6 +332,15 @@ def _decide(subject: Subject, action: Action, resource: Resource, context: Conte
         return _decide_statistics(subject, resource, context)
     if action is Action.REGISTER_READ or action is Action.REPORT_READ:
         return _decide_accountability(subject, action, context)
+    if action is Action.DISCLOSURE_MANAGE:
+        return _decide_disclosure(subject, resource, context)
+    if action is Action.CLIENT_INFORM:
+        return _decide_inform(subject, resource, context)
+    if action is Action.CONSENT_MANAGE:
+        return _decide_consent_record(subject, resource, context)
+    if action is Action.TASK_LIST:
+        # Art. 10: the tasks are the client manager's own (the list itself is restricted to them).
+        return _AS_CLIENT_MANAGER if Role.CLIENT_MANAGER in subject.roles else _DENIALS[Reason.ROLE_REQUIRED]
     if action is Action.NOTIFICATION_READ:
         if context.covenant.kind_of_party.get(subject.party) is None:
             return _DENIALS[Reason.PARTY_UNKNOWN]
@@ -354,13 +401,93 @@ def _decide_record(subject: Subject, read: bool, resource: Resource, context: Co
     if resource.shielded and (subject.id is None or subject.id != client.manager):
         return _DENIALS[Reason.ENTRY_SHIELDED]  # art. 13: shielded from all but the client's client manager
     category = resource.category
+    if read and category == CRIMINAL and resource.disclosure is not None and not kind.criminal_justice:
+        return _read_disclosed(permit, resource.disclosure)  # art. 5: approved by a prosecutor
     if category not in context.covenant.categories:
         return _DENIALS[Reason.CATEGORY_UNKNOWN]
     if category not in (kind.read if read else kind.write):  # art. 8.1b: read and write rights per participant
         return _DENIALS[Reason.CATEGORY_NOT_PERMITTED]
     if category == CRIMINAL and not kind.criminal_justice:  # art. 5
         return _DENIALS[Reason.CRIMINAL_DATA_RESTRICTED]
+    if not read and _intake_before_informed(client, resource):
+        return _DENIALS[Reason.CLIENT_NOT_INFORMED]
+    if read and context.covenant.consents:
+        missing = _consent_refusal(subject, kind.code, resource, context)
+        if missing is not None:
+            return _DENIALS[missing]
     return permit
+
+
+def _consent_refusal(subject: Subject, reader_kind: str, resource: Resource, context: Context) -> Reason | None:
+    """An exchange the covenant makes depend on consent (``[consents.<code>]``): reading, in its
+    categories, what a party on the other side wrote needs the client's consent to that exchange in force
+    now; withdrawn, it is refused from that moment. A party's own entries are never an exchange."""
+    source = resource.source_party
+    if source is None or source == subject.party:
+        return None
+    source_kind = context.covenant.kind_of_party.get(source)
+    if source_kind is None:
+        return None
+    for rule in context.covenant.consents.values():
+        if rule.applies(reader_kind, source_kind.code, resource.category) and rule.code not in resource.consents:
+            return Reason.CONSENT_WITHDRAWN if rule.code in resource.withdrawn_consents else Reason.CONSENT_MISSING
+    return None
+
+
+def _decide_consent_record(subject: Subject, resource: Resource, context: Context) -> Decision:
+    """Consent to an exchange is given by the client to the client's own client manager, who records it
+    (and its withdrawal) with the intake, while linked: the same rule as for the client's requests."""
+    return _decide_request(subject, resource, context)
+
+
+def _intake_before_informed(client: ClientFacts, resource: Resource) -> bool:
+    """Art. 10: the client is informed of the processing (the purposes, the controller, the parties)
+    before the intake; an intake-form section written before that moment is refused."""
+    return resource.entry_kind == INTAKE and not client.informed
+
+
+def _decide_inform(subject: Subject, resource: Resource, context: Context) -> Decision:
+    """Art. 10: the client's own client manager records that (when, how) the client was informed, as
+    part of the intake they do; the same rule as for the client's requests: the one recorded for the
+    client, while linked."""
+    return _decide_request(subject, resource, context)
+
+
+def _read_disclosed(permit: Decision, disclosure_id: str) -> Decision:
+    """Art. 5: criminal data reaches a party outside the criminal-justice chain only with a public
+    prosecutor's approval for that entry and that party; it then opens the entry to the party's staff
+    who are linked to the client (a break-the-glass window does not stand in for the link here). The
+    permit names the approval, so every such read is traceable to it in the trail."""
+    if not permit.authority or not permit.authority.startswith("care_link:"):
+        return _DENIALS[Reason.CRIMINAL_DATA_RESTRICTED]
+    return Decision(True, Reason.PERMITTED, "disclosure:" + disclosure_id)
+
+
+def _decide_disclosure(subject: Subject, resource: Resource, context: Context) -> Decision:
+    """Art. 5: criminal data "is not passed on without the consent of the public prosecutor". A staff
+    member with the prosecutor role of a prosecution party approves (lists, revokes) the disclosure of
+    one criminal entry (``resource.category``) to one party (``resource.recipient``). Only criminal
+    entries need it, and only for parties outside the criminal-justice chain: those read it anyway."""
+    if Role.PROSECUTOR not in subject.roles:
+        return _DENIALS[Reason.ROLE_REQUIRED]
+    kind = context.covenant.kind_of_party.get(subject.party)
+    if kind is None:
+        return _DENIALS[Reason.PARTY_UNKNOWN]
+    if kind.code != PROSECUTION:
+        return _DENIALS[Reason.NOT_PROSECUTION]
+    if resource.client is None:
+        return _DENIALS[Reason.CLIENT_UNKNOWN]
+    if not resource.entry_found:
+        return _DENIALS[Reason.ENTRY_UNKNOWN]
+    if resource.category != CRIMINAL:
+        return _DENIALS[Reason.NOT_CRIMINAL_DATA]
+    if resource.recipient is not None:
+        recipient = context.covenant.kind_of_party.get(resource.recipient)
+        if recipient is None:
+            return _DENIALS[Reason.RECIPIENT_UNKNOWN]
+        if recipient.criminal_justice:
+            return _DENIALS[Reason.DISCLOSURE_NOT_NEEDED]
+    return _AS_PROSECUTOR
 
 
 def _emergency_open(emergency: EmergencyFacts, context: Context) -> bool:

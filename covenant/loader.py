@@ -27,6 +27,7 @@ from covenant.model import (
     Action,
     Category,
     Code,
+    ConsentRule,
     Covenant,
     Duration,
     Emergency,
@@ -68,6 +69,7 @@ _TOP_LEVEL = (
     "entry_kinds",
     "emergency",
     "reporting",
+    "consents",
 )
 # A processing activity's identifier (art. 15): letters, digits and ``:._-``, as in a URN's parts.
 _ACTIVITY = re.compile(r"[A-Za-z0-9][A-Za-z0-9:._-]{0,99}", re.ASCII)
@@ -328,6 +330,7 @@ class _Parser:
             entry_kinds=frozen_mapping(entry_kinds),
             emergency=emergency,
             reporting=reporting,
+            consents=frozen_mapping(self.consents(kinds, categories)),
             digest=_digest(self.doc),
         )
 
@@ -373,6 +376,31 @@ class _Parser:
             care_plan=self.duration(table, "care_plan", "reporting") if "care_plan" in table else defaults.care_plan,
             suppress_below=suppress,
         )
+
+    def consents(self, kinds: Mapping, categories: Mapping) -> dict[str, ConsentRule]:
+        """``[consents.<code>]``: exchanges that depend on the client's consent; none unless the document
+        names some. Each names the party kinds on both sides (``first``, ``second``, not overlapping) and
+        the categories it covers."""
+        tables = self.table(self.doc.get("consents"), "consents", required=False)
+        rules = {}
+        for code, table in tables.items():
+            place = f"consents.{code}"
+            if not _CODE.fullmatch(code):
+                raise self.fail(place, "code must be lower case letters, digits, '_' or '-'")
+            table = self.table(table, place)
+            self.check_keys(table, place, ("name", "first", "second", "categories"))
+            first = self.codes(table, "first", place, kinds, "party kind")
+            second = self.codes(table, "second", place, kinds, "party kind")
+            if not first or not second:
+                raise self.fail(place, "names party kinds on both sides (first, second)")
+            if first & second:
+                raise self.fail(f"{place}.second", "a party kind is on both sides")
+            covered = self.codes(table, "categories", place, categories, "category")
+            if not covered:
+                raise self.fail(f"{place}.categories", "must name at least one category")
+            rules[code] = ConsentRule(code=code, name=self.text(table, "name", place), first=first, second=second,
+                                      categories=covered)
+        return rules
 
     def terms(self, table: Mapping[str, Any]) -> Terms:
         """``[terms]`` (art. 12-14): the four terms, and whether the Algemene termijnenwet extends them.

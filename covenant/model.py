@@ -36,6 +36,10 @@ STAFF_ROLES = frozenset(role for role in Role if role not in (Role.ADMINISTRATOR
 # Art. 3: the three categories every covenant has; art. 5 gives "criminal" its own rule.
 ORDINARY, SPECIAL, CRIMINAL = "ordinary", "special", "criminal"
 CORE_CATEGORIES = (ORDINARY, SPECIAL, CRIMINAL)
+# Art. 5: the party kind whose prosecutors approve the disclosure of criminal data outside the chain.
+PROSECUTION = "prosecution"
+# Art. 10: the entry kind of the intake form, which is not written before the client has been informed.
+INTAKE = "intake"
 
 
 class Action(enum.StrEnum):
@@ -80,6 +84,10 @@ class Action(enum.StrEnum):
     COVENANT_MANAGE = "covenant.manage"
     REGISTER_READ = "register.read"
     REPORT_READ = "report.read"
+    DISCLOSURE_MANAGE = "disclosure.manage"
+    CLIENT_INFORM = "client.inform"
+    TASK_LIST = "task.list"
+    CONSENT_MANAGE = "consent.manage"
 
 
 class Right(enum.StrEnum):
@@ -259,6 +267,26 @@ EMERGENCY_OFF = Emergency()
 
 
 @dataclass(frozen=True, slots=True)
+class ConsentRule:
+    """An exchange the covenant makes depend on the client's consent (``[consents.<code>]``), such as the
+    one between the municipality and the care office (seed 003: "een toestemmingsformulier voor
+    gegevensuitwisseling tussen gemeente en zorgkantoor"): a party of a kind on one side reads, in
+    ``categories``, what a party of a kind on the other side wrote only while the client's consent to
+    this exchange is in force."""
+
+    code: str
+    name: str
+    first: frozenset[str]
+    second: frozenset[str]
+    categories: frozenset[str]
+
+    def applies(self, reader_kind: str, source_kind: str, category: str | None) -> bool:
+        return category in self.categories and (
+            (reader_kind in self.first and source_kind in self.second)
+            or (reader_kind in self.second and source_kind in self.first))
+
+
+@dataclass(frozen=True, slots=True)
 class Code:
     """An entry of a code list: confidentiality grounds (art. 12), life domains."""
 
@@ -310,6 +338,7 @@ class Covenant:
     entry_kinds: Mapping[str, EntryKind]
     emergency: Emergency = EMERGENCY_OFF
     reporting: Reporting = Reporting()
+    consents: Mapping[str, ConsentRule] = field(default_factory=lambda: frozen_mapping({}))
     digest: str = field(default="", compare=False)
     kind_of_party: Mapping[str, PartyKind] = field(init=False, repr=False, compare=False)
 

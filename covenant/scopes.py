@@ -18,6 +18,7 @@ SCOPES: dict[str, str] = {
     "audit:read": "Read the audit trail (privacy officers)",
     "events:write": "Report a client's contacts and deletions at the source, from a partner system",
     "reports:read": "Read the processing register and the monthly report (the controller's privacy officers, field directors)",
+    "disclosures:approve": "Approve and revoke the disclosure of criminal data to a party (art. 5; prosecutors)",
     "notifications:read": "Fetch and acknowledge the notifications sent to the party (GDPR art. 19: corrections)",
 }
 
@@ -26,6 +27,7 @@ ROLE_SCOPES: dict[Role, frozenset[str]] = {
     Role.CLIENT_MANAGER: frozenset({"team:manage", "requests:handle"}),
     Role.FIELD_DIRECTOR: frozenset({"team:manage", "reports:read"}),
     Role.PRIVACY_OFFICER: frozenset({"audit:read", "requests:handle", "reports:read"}),
+    Role.PROSECUTOR: frozenset({"disclosures:approve"}),
 }
 # A partner system acting on its own, for no staff member, only reports what happened at its side, and
 # fetches what the gateway tells its party (GDPR art. 19: a correction of data the party received).

@@ -1,4 +1,5 @@
-"""The demo: a covenant region with a shelter, a GGZ institution, the police and the municipality.
+"""The demo: a covenant region with a shelter, a GGZ institution, the police, the public prosecutor and the
+municipality.
 
 Idempotent: staff and the demo client have fixed ids, and what exists is left alone. Everything is
 done through the same services as the API (client registration, the care team, entries), so the
@@ -34,8 +35,9 @@ DEMO_STAFF = (
     ("police_officer", "police", (Role.STAFF,)),
     ("privacy_officer", "municipality", (Role.PRIVACY_OFFICER,)),
     ("field_director", "municipality", (Role.FIELD_DIRECTOR,)),
+    ("prosecutor", "prosecution", (Role.PROSECUTOR,)),
 )
-DEMO_PARTY_KINDS = ("shelter", "mental_health", "police", "municipality")
+DEMO_PARTY_KINDS = ("shelter", "mental_health", "police", "municipality", "prosecution")
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,10 @@ from audit import AuditAction, Outcome
 from gateway.auditlog.router import router as audit_router
 from gateway.care.router import router as care_router
 from gateway.clients.router import router as clients_router
+from gateway.consents.router import router as consents_router
 from gateway.deps import request_transaction
+from gateway.disclosures.router import router as disclosures_router
+from gateway.informing.router import router as informing_router
 from gateway.errors import (
     PROBLEM_MEDIA_TYPE,
     GatewayError,
@@ -142,6 +145,9 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.include_router(statistics_router)
     app.include_router(register_router)
     app.include_router(reports_router)
+    app.include_router(disclosures_router)
+    app.include_router(informing_router)
+    app.include_router(consents_router)
     app.include_router(oauth_router)
     app.state.ui = web_views.Ui(runtime)
     app.include_router(web_views.router)

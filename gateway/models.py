@@ -4,8 +4,11 @@ from audit.models import AuditBase, AuditCheckpoint, AuditEvent
 from gateway.care.models import CareLink
 from gateway.clients.models import Client
 from gateway.covenants.models import CovenantApproval, CovenantPartyKey, CovenantVersion
+from gateway.consents.models import Consent
 from gateway.db import Base
+from gateway.disclosures.models import CriminalDisclosure
 from gateway.emergency.models import EmergencyAccess
+from gateway.informing.models import ClientTask
 from gateway.oauth.models import PartnerSystem, RevokedToken, UsedAssertion
 from gateway.idempotency import IdempotencyRecord
 from gateway.jobs.models import JobLease
@@ -17,6 +20,6 @@ from gateway.statistics.models import StatisticsDecision, StatisticsExtract, Sta
 
 DATA_METADATA = (Base.metadata, AuditBase.metadata)
 
-__all__ = ["DATA_METADATA", "AuditCheckpoint", "AuditEvent", "CareLink", "Client", "EmergencyAccess", "Entry",
+__all__ = ["DATA_METADATA", "AuditCheckpoint", "AuditEvent", "CareLink", "Client", "ClientTask", "Consent", "CriminalDisclosure", "EmergencyAccess", "Entry",
            "IdempotencyRecord", "JobLease", "LegalHold", "Notification", "PartnerSystem", "Party", "RightsRequest",
            "RevokedToken", "Staff", "StatisticsDecision", "StatisticsExtract", "StatisticsHeld", "UsedAssertion"]

@@ -28,6 +28,13 @@ _MESSAGES = {
     Reason.NOT_DEMO_MODE: "only in demo mode",
     Reason.ALREADY_LINKED: "you are linked to this client; break-the-glass is for those who are not",
     Reason.EMERGENCY_DISABLED: "the covenant in force does not allow break-the-glass access",
+    Reason.NOT_PROSECUTION: "only a prosecutor of a prosecution party approves disclosures of criminal data (art. 5)",
+    Reason.NOT_CRIMINAL_DATA: "only criminal data needs a prosecutor's approval to be disclosed (art. 5)",
+    Reason.RECIPIENT_UNKNOWN: "the recipient is not a party to the covenant in force",
+    Reason.DISCLOSURE_NOT_NEEDED: "criminal-justice parties read criminal data without a disclosure (art. 5)",
+    Reason.CLIENT_NOT_INFORMED: "the client has not been informed yet; the intake waits for it (art. 10)",
+    Reason.CONSENT_MISSING: "this exchange needs the client's consent, which is not recorded (covenant consents)",
+    Reason.CONSENT_WITHDRAWN: "the client has withdrawn their consent to this exchange",
     Reason.NOT_CLIENT_MANAGER: "only the client's own client manager (or a field director, for the care team) may do this",
 }
 _LINK_REASONS = {Reason.NOT_LINKED, Reason.LINK_NOT_STARTED, Reason.LINK_ENDED}

@@ -34,7 +34,8 @@ START = dt.datetime(2026, 11, 23, 9, 0, tzinfo=dt.UTC)
 DATA_TABLES = ("audit_checkpoint", "audit_event", "idempotency_record", "job_lease", "oauth_used_assertion",
                "oauth_revoked_token", "statistics_extract", "statistics_held", "statistics_decision", "notice",
                "deadline_notice", "rights_notification", "covenant_approval", "covenant_party_key",
-               "covenant_version", "legal_hold", "rights_request", "entry",
+               "covenant_version", "legal_hold", "rights_request", "criminal_disclosure", "client_task", "consent",
+               "entry",
                "emergency_access", "care_link", "client", "staff", "partner_system", "party")
 ENGINES = ("sqlite", "postgresql")
 

@@ -30,6 +30,9 @@ class Client(Base):
     pseudonym: Mapped[str] = mapped_column(String(32), unique=True)
     bsn_index: Mapped[str | None] = mapped_column(String(64), unique=True)
     informed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # Art. 10: how the client was informed (in_person, letter, other) and by whom, when recorded so.
+    informed_how: Mapped[str | None] = mapped_column(String(16))
+    informed_by: Mapped[uuid.UUID | None] = mapped_column(Uuid)
     last_contact_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     status: Mapped[str] = mapped_column(String(32), default=ClientStatus.ACTIVE)
     registered_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("staff.id"))

@@ -13,7 +13,11 @@ from sqlalchemy import and_, case, insert, or_, select, update
 
 from audit import AuditAction, Outcome
 from covenant import Action, check_content
+from covenant.model import CRIMINAL
 from gateway.clients.models import Client
+from gateway.consents import service as consents
+from gateway.disclosures import service as disclosures
+from gateway.informing import service as informing
 from gateway.errors import InvalidContent
 from gateway.pagination import decode_cursor, encode_cursor
 from gateway.records.models import Entry
@@ -83,7 +87,7 @@ def write_entry(tx: Transaction, client_id: uuid.UUID, *, purpose: str, kind: st
 
     facts = tx.client_facts(client_id)
     entry_id = uuid.uuid4()
-    decision = tx.authorize(Action.RECORD_WRITE, facts.resource(category), purpose=purpose,
+    decision = tx.authorize(Action.RECORD_WRITE, facts.resource(category)._replace(entry_kind=kind), purpose=purpose,
                             audit_action=AuditAction.RECORD_WRITE, client_pseudonym=facts.pseudonym,
                             object_type="entry", object_id=str(entry_id), categories=category,
                             detail=None if facts.informed or facts.client is None else {"client_informed": False})
@@ -105,6 +109,8 @@ def write_entry(tx: Transaction, client_id: uuid.UUID, *, purpose: str, kind: st
     }
     values["ciphertext"] = vault.encrypt(client_id, version, _entry_aad(SimpleNamespace(**values)), payload)
     tx.write(lambda conn: conn.execute(insert(Entry).values(**values)))
+    if not facts.informed:  # art. 10: partner data before the client was informed raises a task
+        informing.raise_task(tx, client_id, facts, source_party=source_party, entry_id=entry_id)
     contact_field = covenant.entry_kinds[kind].last_contact_field
     if contact_field:  # art. 9.3: the five-year term runs from the client's last contact with any party
         contact_at = tx.start_of(dt.date.fromisoformat(content[contact_field]))
@@ -128,7 +134,14 @@ def read_entry(tx: Transaction, client_id: uuid.UUID, entry_id: uuid.UUID, *, pu
     """One entry of a client's file, for a staff member linked to the client whose party may read its category."""
     facts = tx.client_facts(client_id, entry_id=entry_id)
     category = facts.entry.category if facts.entry is not None else None
-    decision = tx.authorize(Action.RECORD_READ, facts.resource(category, entry_expected=True),
+    resource = facts.resource(category, entry_expected=True)
+    if category == CRIMINAL:  # art. 5: a prosecutor's approval in force for this entry and the reader's party
+        resource = resource._replace(disclosure=disclosures.in_force(tx, entry_id, tx.actor.subject.party))
+    if facts.entry is not None and tx.covenant.consents:  # an exchange that depends on the client's consent
+        in_force, withdrawn = consents.standing(tx, client_id)
+        resource = resource._replace(source_party=facts.entry.source_party_id, consents=in_force,
+                                     withdrawn_consents=withdrawn)
+    decision = tx.authorize(Action.RECORD_READ, resource,
                             purpose=purpose, audit_action=AuditAction.RECORD_READ,
                             client_pseudonym=facts.pseudonym, object_type="entry", object_id=str(entry_id),
                             categories=category)
@@ -156,7 +169,23 @@ def list_entries(tx: Transaction, client_id: uuid.UUID, *, purpose: str, limit: 
     if not decision.allowed:
         raise tx.refuse(decision)
 
-    statement = select(Entry).where(Entry.client_id == client_id, Entry.category.in_(readable))
+    listed = Entry.category.in_(readable)
+    party = tx.actor.subject.party
+    if CRIMINAL not in readable and party is not None and tx.decide(
+            Action.RECORD_READ, facts.resource(CRIMINAL)._replace(disclosure="any"), purpose=purpose).allowed:
+        # Art. 5: criminal entries a prosecutor disclosed to the reader's party, while the approval is in force.
+        listed = or_(listed, and_(Entry.category == CRIMINAL,
+                                  Entry.id.in_(disclosures.disclosed_entries(client_id, party, tx.now))))
+    statement = select(Entry).where(Entry.client_id == client_id, listed)
+    if tx.covenant.consents and party is not None:
+        # An exchange that depends on consent: leave out the other side's entries while it is not in force.
+        in_force, withdrawn = consents.standing(tx, client_id)
+        for category in readable:
+            for source in tx.covenant.parties:
+                if not tx.decide(Action.RECORD_READ, facts.resource(category)._replace(
+                        source_party=source, consents=in_force, withdrawn_consents=withdrawn),
+                        purpose=purpose).allowed:
+                    statement = statement.where(~and_(Entry.category == category, Entry.source_party_id == source))
     # Art. 13: a shielded entry is listed only to whom covenant.decide shows it (the client manager).
     if not tx.decide(Action.RECORD_READ, facts.resource(readable[0])._replace(shielded=True),
                      purpose=purpose).allowed:

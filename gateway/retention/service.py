@@ -62,7 +62,10 @@ from covenant import Action, Resource
 from covenant.model import Duration
 from gateway.care.models import CareLink
 from gateway.clients.models import Client, ClientStatus
+from gateway.consents.models import Consent
 from gateway.db import truncate_data_wal, truncate_wal
+from gateway.disclosures.models import CriminalDisclosure
+from gateway.informing.models import ClientTask
 from gateway.emergency.models import EmergencyAccess
 from gateway.records.models import Entry
 from gateway.retention.models import LegalHold
@@ -279,6 +282,8 @@ def _delete_rows(tx: Transaction, batch: list[ClientRow], run_id: str) -> int:
         for table in (DeadlineNotice, Notification):
             conn.execute(delete(table).where(table.client_id.in_(targets)))
         conn.execute(delete(RightsRequest).where(RightsRequest.client_id.in_(targets)))
+        for table in (CriminalDisclosure, ClientTask, Consent):
+            conn.execute(delete(table).where(table.client_id.in_(targets)))
         entries = conn.execute(delete(Entry).where(Entry.client_id.in_(targets))).rowcount
         for table in (EmergencyAccess, CareLink, LegalHold):
             conn.execute(delete(table).where(table.client_id.in_(targets)))

@@ -30,15 +30,8 @@ from covenant import (
     may_know_client_exists,
     parse_covenant,
 )
-from covenant import decide as decide_with_version
+from tests.covenant.decisions import decide
 from tests.covenant.documents import model_document, region_document
-
-
-def decide(*facts) -> Decision:
-    """The rules' answer; the version label every decision carries is checked on its own below."""
-    decision = decide_with_version(*facts)
-    assert decision.covenant_version == facts[-1].covenant.label
-    return decision._replace(covenant_version=None)
 
 
 NOW = dt.datetime(2026, 11, 23, 9, 0, tzinfo=dt.UTC)

@@ -51,7 +51,7 @@ def test_model_covenant_loads_with_its_terms() -> None:
     assert model.label == "model-covenant@2006.1"
     assert model.controller == "municipality"
     assert set(model.categories) == {"ordinary", "special", "criminal"}
-    assert len(model.party_kinds) == 12
+    assert len(model.party_kinds) == 13  # art. 2, and the care office of the consent exchange
     assert set(model.parties) == set(model.party_kinds)  # one "pm" placeholder per kind
     # Art. 12-14 and 9.3, as the model states them.
     assert model.terms.access == Duration(months=1)
@@ -80,6 +80,8 @@ def test_demo_region_replaces_the_parties_and_inherits_the_rest() -> None:
         "opvang-de-haven": "shelter",
         "ggz-rivierland": "mental_health",
         "politie-eenheid-demo": "police",
+        "om-demostad": "prosecution",
+        "zorgkantoor-demo": "care_office",
         "gemeente-demostad": "municipality",
     }
     assert region.party_kinds == model.party_kinds

@@ -47,7 +47,7 @@ def test_demo_is_idempotent_and_prints_its_ids(env):
     assert first == second
     assert {"client_manager", "ggz_worker", "police_officer", "privacy_officer"} <= set(first["staff"])
     assert len(first["clients"]) == 1
-    assert set(first["parties"]) == {"shelter", "mental_health", "police", "municipality"}
+    assert set(first["parties"]) == {"shelter", "mental_health", "police", "municipality", "prosecution"}
 
 
 def test_the_embedded_default_needs_no_settings_at_all(tmp_path):

@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import func, select
 
 import policies
-from covenant import Action, ClientFacts, Context, LinkFacts, Resource, Role, Subject, decide
+from covenant import Action, ClientFacts, Context, LinkFacts, Resource, Role, Subject, decide, load_covenant
 from covenant.signing import approval_message, canonical_document, public_key_pem, sign_approval
 from gateway.covenants import service
 from gateway.covenants.models import CovenantApproval, CovenantVersion
@@ -24,7 +24,7 @@ from gateway.runtime import Runtime
 from tests.gateway.helpers import events, last_event
 
 POLICIES = Path(policies.__file__).resolve().parent
-PARTIES = ("gemeente-demostad", "ggz-rivierland", "opvang-de-haven", "politie-eenheid-demo")
+PARTIES = tuple(sorted(load_covenant(policies.DEMO_REGION).parties))  # the demo region's, as every party approves
 MUNICIPALITY_BLOCK = '[party_kinds.municipality]\nname = "Gemeente"\ncriminal_justice = false\nread = ["ordinary", "special"]'
 
 

@@ -39,7 +39,7 @@ def test_the_register_of_the_demo_covenant(runtime, demo):
     assert housing["data_subjects"][0].startswith("clients")
     assert [c["code"] for c in housing["data_categories"]] == ["ordinary", "special", "criminal"]
     readers = {r["kind"]: r for r in housing["recipients"]}
-    assert set(readers) == {"shelter", "mental_health", "police", "municipality"}
+    assert set(readers) == {"shelter", "mental_health", "police", "prosecution", "care_office", "municipality"}
     assert readers["police"]["categories"] == ["criminal", "ordinary"]
     assert "criminal" not in readers["shelter"]["categories"]
     assert readers["shelter"]["parties"] == ["opvang-de-haven"]
