@@ -412,24 +412,18 @@ def _decide_record(subject: Subject, read: bool, resource: Resource, context: Co
     if not read and _intake_before_informed(client, resource):
         return _DENIALS[Reason.CLIENT_NOT_INFORMED]
     if read and context.covenant.consents:
-        missing = _consent_refusal(subject, kind.code, resource, context)
+        missing = _consent_refusal(subject, resource, context)
         if missing is not None:
             return _DENIALS[missing]
     return permit
 
 
-def _consent_refusal(subject: Subject, reader_kind: str, resource: Resource, context: Context) -> Reason | None:
+def _consent_refusal(subject: Subject, resource: Resource, context: Context) -> Reason | None:
     """An exchange the covenant makes depend on consent (``[consents.<code>]``): reading, in its
     categories, what a party on the other side wrote needs the client's consent to that exchange in force
     now; withdrawn, it is refused from that moment. A party's own entries are never an exchange."""
-    source = resource.source_party
-    if source is None or source == subject.party:
-        return None
-    source_kind = context.covenant.kind_of_party.get(source)
-    if source_kind is None:
-        return None
-    for rule in context.covenant.consents.values():
-        if rule.applies(reader_kind, source_kind.code, resource.category) and rule.code not in resource.consents:
+    for rule in context.covenant.consent_rules(subject.party, resource.source_party, resource.category):
+        if rule.code not in resource.consents:
             return Reason.CONSENT_WITHDRAWN if rule.code in resource.withdrawn_consents else Reason.CONSENT_MISSING
     return None
 

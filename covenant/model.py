@@ -355,6 +355,19 @@ class Covenant:
     def party_kind_of(self, party_code: str) -> PartyKind | None:
         return self.kind_of_party.get(party_code)
 
+    def consent_rules(self, reader_party: str | None, source_party: str | None,
+                      category: str | None) -> tuple[ConsentRule, ...]:
+        """The exchanges depending on the client's consent (``[consents.<code>]``) that ``reader_party``
+        reading what ``source_party`` wrote in ``category`` crosses; none for a party's own entries or a
+        party the covenant does not know. Empty for nearly every read, so the caller need not look up the
+        client's consents at all."""
+        if not self.consents or reader_party is None or source_party is None or source_party == reader_party:
+            return ()
+        reader, source = self.kind_of_party.get(reader_party), self.kind_of_party.get(source_party)
+        if reader is None or source is None:
+            return ()
+        return tuple(rule for rule in self.consents.values() if rule.applies(reader.code, source.code, category))
+
     def activity_of(self, purpose_code: str) -> str:
         """Art. 15: the processing activity a purpose stands for in the processing register.
 

@@ -137,7 +137,8 @@ def read_entry(tx: Transaction, client_id: uuid.UUID, entry_id: uuid.UUID, *, pu
     resource = facts.resource(category, entry_expected=True)
     if category == CRIMINAL:  # art. 5: a prosecutor's approval in force for this entry and the reader's party
         resource = resource._replace(disclosure=disclosures.in_force(tx, entry_id, tx.actor.subject.party))
-    if facts.entry is not None and tx.covenant.consents:  # an exchange that depends on the client's consent
+    if facts.entry is not None and tx.covenant.consent_rules(tx.actor.subject.party, facts.entry.source_party_id,
+                                                             category):  # an exchange that depends on consent
         in_force, withdrawn = consents.standing(tx, client_id)
         resource = resource._replace(source_party=facts.entry.source_party_id, consents=in_force,
                                      withdrawn_consents=withdrawn)
@@ -177,15 +178,16 @@ def list_entries(tx: Transaction, client_id: uuid.UUID, *, purpose: str, limit: 
         listed = or_(listed, and_(Entry.category == CRIMINAL,
                                   Entry.id.in_(disclosures.disclosed_entries(client_id, party, tx.now))))
     statement = select(Entry).where(Entry.client_id == client_id, listed)
-    if tx.covenant.consents and party is not None:
+    crossing = [(category, source) for category in readable for source in tx.covenant.parties
+                if tx.covenant.consent_rules(party, source, category)]
+    if crossing:
         # An exchange that depends on consent: leave out the other side's entries while it is not in force.
         in_force, withdrawn = consents.standing(tx, client_id)
-        for category in readable:
-            for source in tx.covenant.parties:
-                if not tx.decide(Action.RECORD_READ, facts.resource(category)._replace(
-                        source_party=source, consents=in_force, withdrawn_consents=withdrawn),
-                        purpose=purpose).allowed:
-                    statement = statement.where(~and_(Entry.category == category, Entry.source_party_id == source))
+        for category, source in crossing:
+            if not tx.decide(Action.RECORD_READ, facts.resource(category)._replace(
+                    source_party=source, consents=in_force, withdrawn_consents=withdrawn),
+                    purpose=purpose).allowed:
+                statement = statement.where(~and_(Entry.category == category, Entry.source_party_id == source))
     # Art. 13: a shielded entry is listed only to whom covenant.decide shows it (the client manager).
     if not tx.decide(Action.RECORD_READ, facts.resource(readable[0])._replace(shielded=True),
                      purpose=purpose).allowed:
