@@ -366,3 +366,18 @@ def test_the_command_line_administers_one_region_at_a_time(databases, databases_
     assert serving.returncode == 2 and "serves every region" in serving.stderr
     with create_db_engine(databases.data_url).connect() as conn:  # the default region's trail: nothing of this
         assert conn.scalar(select(func.count()).select_from(AuditEvent)) == 0
+
+
+def test_regions_count_their_rates_apart_in_a_shared_storage(runtime, runtime_b):
+    """With a storage shared by several instances (redis://), one region's partner systems do not use
+    up another's rate: the keys carry the region's audience."""
+    from gateway.ratelimit import RateLimiter, TooManyRequests
+
+    limiter_a = RateLimiter("1/hour", namespace=runtime.settings.audience + "/")
+    limiter_b = RateLimiter("1/hour", namespace=runtime_b.settings.audience + "/")
+    limiter_b._limiter = type(limiter_a._limiter)(limiter_a._storage)  # one storage, as redis:// would be
+    limiter_a.check("client:gateway-cli")
+    limiter_b.check("client:gateway-cli")
+    with pytest.raises(TooManyRequests):
+        limiter_b.check("client:gateway-cli")
+    assert runtime.rate_limiter._namespace != runtime_b.rate_limiter._namespace
