@@ -107,6 +107,10 @@ def regions_of(settings: Settings) -> dict[str, RegionConfig]:
                                            "keys_dir": base / config.keys_dir})
         if settings.mode == "production" and config.covenant_file.resolve() == DEMO_REGION.resolve():
             raise RegionError(f"GATEWAY_REGIONS: region {region_id} must name its own covenant in production")
+        if settings.mode == "production" and any(not idp.jwks_url.startswith("https://")
+                                                 for idp in config.trusted_idps.values()):
+            raise RegionError(f"GATEWAY_REGIONS: region {region_id}: key sets must be fetched over https in "
+                              "production")
         regions[region_id] = config
     stores: dict[str, str] = {}
     folders: dict[Path, str] = {}

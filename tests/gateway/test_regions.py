@@ -1,9 +1,10 @@
 """Several covenants in one gateway (issue 7): each region has its own runtime, database, key folder and
 covenant, and no route leads from one to another.
 
-The default region (the ``runtime`` fixture) is served at the root, region ``region-b`` under
-``/regions/region-b``. Both are seeded with the same demo, whose ids are deterministic: the same staff
-ids and the same client id exist in both, the strongest case for a path from one to the other.
+The default region (the ``runtime`` fixture) is served at the root, regions ``region-a`` and
+``region-b`` under ``/regions/<id>``. All are seeded with the same demo, whose ids are deterministic:
+the same staff ids and the same client id exist in each, the strongest case for a path from one to
+another.
 """
 
 from __future__ import annotations
@@ -43,88 +44,124 @@ from tests.conftest import (
 )
 from tests.gateway.helpers import auth, token
 
-B = "region-b"
+A, B = "region-a", "region-b"
+REGIONS = (A, B)
 DAY_AFTER_TERM = dt.date(2031, 11, 24)  # the demo client, registered at START, is past its five-year term
 GATEWAY = [sys.executable, "-m", "gateway.cli"]
 
 
-# --- region B's own databases ----------------------------------------------------------------------------
+# --- the further regions' own databases -----------------------------------------------------------------
 
 @pytest.fixture(scope="session")
-def postgres_schemas_b():
-    """Region B's own two schemas (data, key store), apart from the default region's."""
+def postgres_regions():
+    """Each further region's own two schemas (data, key store), apart from the default region's."""
     problem = _postgres_reachable()
     if problem:
         pytest.skip(f"PostgreSQL unreachable at {POSTGRES_URL}: {problem}")
     suffix = secrets.token_hex(4)
-    schemas = {"data": f"gw_test_{suffix}_b_data", "keystore": f"gw_test_{suffix}_b_keys"}
     admin = create_engine(POSTGRES_URL)
+    found, schemas = {}, []
+    for region in REGIONS:
+        urls = {}
+        for name in ("data", "keystore"):
+            schema = f"gw_test_{suffix}_{region.replace('-', '_')}_{name}"
+            with admin.begin() as conn:
+                conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+            schemas.append(schema)
+            urls[name] = f"{POSTGRES_URL}?options=-csearch_path%3D{schema}"
+            engine = create_db_engine(urls[name], writer=True)
+            migrate(engine, name)
+            engine.dispose()
+        found[region] = Databases(data_url=urls["data"], keystore_url=urls["keystore"])
+    yield found
     with admin.begin() as conn:
-        for schema in schemas.values():
-            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    urls = {name: f"{POSTGRES_URL}?options=-csearch_path%3D{schema}" for name, schema in schemas.items()}
-    for name, url in urls.items():
-        engine = create_db_engine(url, writer=True)
-        migrate(engine, name)
-        engine.dispose()
-    yield Databases(data_url=urls["data"], keystore_url=urls["keystore"])
-    with admin.begin() as conn:
-        for schema in schemas.values():
+        for schema in schemas:
             conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
     admin.dispose()
 
 
 @pytest.fixture
-def databases_b(engine_name, tmp_path, request) -> Databases:
+def region_databases(engine_name, tmp_path, request) -> dict[str, Databases]:
     if engine_name == "postgresql":
-        databases = request.getfixturevalue("postgres_schemas_b")
-        _reset_postgres(databases)
-        return databases
-    folder = tmp_path / "region-b"
-    folder.mkdir()
-    return Databases(data_url=f"sqlite:///{folder / 'gateway.db'}", keystore_url=f"sqlite:///{folder / 'keys' / 'keystore.db'}")
+        found = request.getfixturevalue("postgres_regions")
+        for databases in found.values():
+            _reset_postgres(databases)
+        return found
+    found = {}
+    for region in REGIONS:
+        folder = tmp_path / region
+        folder.mkdir(exist_ok=True)
+        found[region] = Databases(data_url=f"sqlite:///{folder / 'gateway.db'}",
+                                  keystore_url=f"sqlite:///{folder / 'keys' / 'keystore.db'}")
+    return found
 
 
-def regions_file(tmp_path: Path, databases_b: Databases) -> Path:
+def regions_file(tmp_path: Path, region_databases: dict[str, Databases]) -> Path:
     path = tmp_path / "regions.json"
-    path.write_text(json.dumps({B: {"covenant_file": str(Path("policies/demo-region.toml").resolve()),
-                                    "database_url": databases_b.data_url, "keystore_url": databases_b.keystore_url,
-                                    "keys_dir": str(tmp_path / "region-b" / "keys")}}))
+    covenant = str(Path("policies/demo-region.toml").resolve())  # the same covenant, the same demo: the hard case
+    path.write_text(json.dumps({region: {"covenant_file": covenant, "database_url": databases.data_url,
+                                         "keystore_url": databases.keystore_url,
+                                         "keys_dir": str(tmp_path / region / "keys")}
+                                for region, databases in region_databases.items()}))
     return path
 
 
 @pytest.fixture
-def settings_ab(settings, databases_b, tmp_path) -> Settings:
-    """The default region's settings with region B configured."""
-    (tmp_path / "region-b").mkdir(exist_ok=True)
+def settings_regions(settings, region_databases, tmp_path) -> Settings:
+    """The default region's settings with the further regions configured."""
+    for region in REGIONS:
+        (tmp_path / region).mkdir(exist_ok=True)
     return Settings(_env_file=None, mode="demo", home=settings.home, database_url=settings.database_url,
                     keystore_url=settings.keystore_url, keys_dir=settings.keys_dir, log_format="json",
-                    public_url=settings.public_url, regions=regions_file(tmp_path, databases_b))
+                    public_url=settings.public_url, regions=regions_file(tmp_path, region_databases))
 
 
 @pytest.fixture
-def runtime_b(settings_ab, clock):
-    runtime = Runtime.build(settings_for(settings_ab, B), clock=clock)
-    yield runtime
+def regional(settings_regions, clock):
+    built = {}
     try:
-        trail_intact(runtime)
+        for region in REGIONS:
+            built[region] = Runtime.build(settings_for(settings_regions, region), clock=clock)
+        yield built
+        for runtime in built.values():
+            trail_intact(runtime)
     finally:
-        runtime.close()
+        for runtime in built.values():
+            runtime.close()
 
 
 @pytest.fixture
-def demo_b(runtime_b):
+def runtimes(runtime, regional) -> dict:
+    return {DEFAULT: runtime, **regional}
+
+
+@pytest.fixture
+def demos(demo, regional) -> dict:
     from gateway.demo import seed_demo
 
-    return seed_demo(runtime_b)
+    return {DEFAULT: demo, **{region: seed_demo(runtime) for region, runtime in regional.items()}}
 
 
 @pytest.fixture
-def both(runtime, demo, runtime_b, demo_b, port):
-    """The two regions served by one app over loopback, as ``gateway serve`` serves them."""
-    with LoopbackServer(create_gateway_app({DEFAULT: runtime, B: runtime_b}), port) as server, \
+def runtime_b(regional):
+    return regional[B]
+
+
+@pytest.fixture
+def demo_b(demos):
+    return demos[B]
+
+
+@pytest.fixture
+def both(runtimes, demos, port):
+    """Every region served by one app over loopback, as ``gateway serve`` serves them."""
+    with LoopbackServer(create_gateway_app(runtimes), port) as server, \
             httpx.Client(base_url=server.url, timeout=HTTP_TIMEOUT) as http:
         yield http
+
+
+def prefix(region: str) -> str:
+    return "" if region == DEFAULT else f"/regions/{region}"
 
 
 def trail_intact(runtime) -> None:
@@ -231,33 +268,36 @@ def _sweep(http, prefix: str, document: dict, ids, bearers: dict[str, str], secr
     return sent
 
 
-def test_no_route_leads_from_one_region_to_another(runtime, demo, runtime_b, demo_b, both):
-    assert demo.clients == demo_b.clients and demo.staff == demo_b.staff  # the same ids in both
-    document_a = both.get("/openapi.json").json()
-    document_b = both.get(f"/regions/{B}/openapi.json").json()
-    assert document_b["servers"] == [{"url": f"/regions/{B}"}]
-    assert set(document_a["paths"]) - set(document_b["paths"]) == set()  # B serves the same API, less the UI
-    ids = [first_ids(runtime), first_ids(runtime_b)]
-    tokens_a = {role: token(runtime, staff_id) for role, staff_id in demo.staff.items()}
-    tokens_b = {role: token(runtime_b, staff_id) for role, staff_id in demo_b.staff.items()}
-    # What each region's own staff see of their own file: none of it may come back from the other region.
-    secrets_a = [runtime.tokens.issuer, *tokens_a.values()]
-    secrets_b = [runtime_b.tokens.issuer, *tokens_b.values()]
-    own = both.get(f"/v1/clients/{demo.clients[0]}", headers=auth(tokens_a["client_manager"]))
-    own_b = both.get(f"/regions/{B}/v1/clients/{demo.clients[0]}", headers=auth(tokens_b["client_manager"]))
-    assert own.status_code == own_b.status_code == 200
+def test_no_route_leads_from_one_region_to_another(runtimes, demos, both):
+    """For every operation that takes a token, in every region (at the root and under each prefix), every
+    demo role of every other region is refused, with the ids of both regions in the path."""
+    assert all(found.clients == demos[DEFAULT].clients and found.staff == demos[DEFAULT].staff
+               for found in demos.values())  # the same ids everywhere
+    documents = {region: both.get(f"{prefix(region)}/openapi.json").json() for region in runtimes}
+    assert documents[B]["servers"] == [{"url": f"/regions/{B}"}]
+    assert set(documents[DEFAULT]["paths"]) == set(documents[A]["paths"]) == set(documents[B]["paths"])
+    ids = {region: first_ids(runtime) for region, runtime in runtimes.items()}
+    tokens = {region: {role: token(runtime, staff_id) for role, staff_id in demos[region].staff.items()}
+              for region, runtime in runtimes.items()}
+    client = demos[DEFAULT].clients[0]
+    own = {region: both.get(f"{prefix(region)}/v1/clients/{client}/entries",
+                            headers=auth(tokens[region]["client_manager"])) for region in runtimes}
+    assert all(answer.status_code == 200 and answer.json() for answer in own.values())
 
-    size_a, size_b = trail_size(runtime), trail_size(runtime_b)
-    sent_to_a = _sweep(both, "", document_a, ids, tokens_b, secrets_b + [own.text])
-    assert trail_size(runtime_b) == size_b  # B's staff knocking on A's door leaves nothing in B's trail
-    size_a_after = trail_size(runtime)
-    sent_to_b = _sweep(both, f"/regions/{B}", document_b, ids, tokens_a, secrets_a + [own_b.text])
-    assert trail_size(runtime) == size_a_after
-
-    # Each refusal is in the trail of the region it was presented to: a key that region never had.
-    assert refusals(runtime, "token_key_unknown") == sent_to_a == size_a_after - size_a
-    assert refusals(runtime_b, "token_key_unknown") == sent_to_b == trail_size(runtime_b) - size_b
-    assert sent_to_a > 6 * 40
+    for target, runtime in runtimes.items():
+        for home in runtimes:
+            if home == target:
+                continue
+            sizes = {region: trail_size(other) for region, other in runtimes.items()}
+            before = refusals(runtime, "token_key_unknown")
+            secrets_ = [runtimes[home].tokens.issuer, *tokens[home].values(), own[target].text,
+                        *(item["id"] for item in own[target].json())]
+            sent = _sweep(both, prefix(target), documents[target], [ids[target], ids[home]], tokens[home], secrets_)
+            assert sent > 6 * 40
+            # Each refusal is in the trail of the region it was presented to (a key it never had), and
+            # nothing is in any other region's trail.
+            assert refusals(runtime, "token_key_unknown") - before == sent == trail_size(runtime) - sizes[target]
+            assert all(trail_size(other) == sizes[region] for region, other in runtimes.items() if region != target)
 
 
 def test_a_foreign_token_fails_on_its_issuer_and_audience_too(runtime, demo, runtime_b, demo_b):
@@ -335,14 +375,15 @@ def test_a_dispatcher_without_regions_is_the_default_app(runtime):
 
 # --- the command line, one region at a time ------------------------------------------------------------
 
-def test_the_command_line_administers_one_region_at_a_time(databases, databases_b, tmp_path):
+def test_the_command_line_administers_one_region_at_a_time(databases, region_databases, tmp_path):
     (tmp_path / "keys").mkdir(exist_ok=True, mode=0o700)
-    (tmp_path / "region-b").mkdir(exist_ok=True)
+    for region in REGIONS:
+        (tmp_path / region).mkdir(exist_ok=True)
     env = {k: v for k, v in os.environ.items() if not k.startswith("GATEWAY_")}
     env.update(GATEWAY_HOME=str(tmp_path), GATEWAY_DATABASE_URL=databases.data_url,
                GATEWAY_KEYSTORE_URL=databases.keystore_url, GATEWAY_KEYS_DIR=str(tmp_path / "keys"),
                GATEWAY_LOG_FORMAT="json", GATEWAY_SCHEDULER="false",
-               GATEWAY_REGIONS=str(regions_file(tmp_path, databases_b)))
+               GATEWAY_REGIONS=str(regions_file(tmp_path, region_databases)))
 
     def gateway(*args, check=True):
         result = subprocess.run([*GATEWAY, *args], env=env, capture_output=True, text=True, timeout=120,
@@ -354,6 +395,7 @@ def test_the_command_line_administers_one_region_at_a_time(databases, databases_
     seeded = json.loads(gateway("demo", "--region", B, "--json").stdout)
     assert (tmp_path / "region-b" / "keys" / "token-signing.json").exists()
     assert not (tmp_path / "keys" / "token-signing.json").exists()  # the default region was not touched
+    assert not (tmp_path / A / "keys").exists()  # nor region A
     gateway("--region", B, "audit", "verify")
     purged = gateway("purge", "--today", DAY_AFTER_TERM.isoformat(), "--region", B)
     assert "1 client(s) destroyed" in purged.stdout
