@@ -14,8 +14,10 @@ import json
 import os
 import re
 import secrets
+import socket
 import subprocess
 import sys
+import time
 import uuid
 from pathlib import Path
 
@@ -408,6 +410,44 @@ def test_the_command_line_administers_one_region_at_a_time(databases, region_dat
     assert serving.returncode == 2 and "serves every region" in serving.stderr
     with create_db_engine(databases.data_url).connect() as conn:  # the default region's trail: nothing of this
         assert conn.scalar(select(func.count()).select_from(AuditEvent)) == 0
+
+    # gateway serve serves every region in one process, each with its own start on its own trail.
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen([*GATEWAY, "serve", "--port", str(port)], env=env, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True, cwd=Path(__file__).resolve().parents[2])
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                health = httpx.get(f"{base}/healthz", timeout=1)
+                break
+            except httpx.TransportError:
+                assert server.poll() is None, server.stderr.read()
+                assert time.monotonic() < deadline, "the server did not start"
+                time.sleep(0.2)
+        assert health.status_code == 200
+        for region in REGIONS:
+            assert httpx.get(f"{base}/regions/{region}/healthz", timeout=HTTP_TIMEOUT).status_code == 200
+        headers = {"Authorization": f"Bearer {bearer}", "X-Purpose": "housing"}
+        mine = httpx.get(f"{base}/regions/{B}/v1/clients", headers=headers, timeout=HTTP_TIMEOUT)
+        assert mine.status_code == 200  # the purge took the demo client; the list is B's own, empty
+        for elsewhere in ("", f"/regions/{A}"):
+            refused = httpx.get(f"{base}{elsewhere}/v1/clients", headers=headers, timeout=HTTP_TIMEOUT)
+            assert refused.status_code == 401, elsewhere
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    for url in (databases.data_url, region_databases[A].data_url, region_databases[B].data_url):
+        with create_db_engine(url).connect() as conn:
+            starts = conn.scalar(select(func.count()).select_from(AuditEvent).where(
+                AuditEvent.action == AuditAction.SERVICE_START))
+            rejected = conn.scalar(select(func.count()).select_from(AuditEvent).where(
+                AuditEvent.action == AuditAction.AUTH_REJECTED))
+        assert starts == (2 if url == region_databases[B].data_url else 1), url  # B's demo started it too
+        assert rejected == (0 if url == region_databases[B].data_url else 1), url
 
 
 def test_regions_count_their_rates_apart_in_a_shared_storage(runtime, runtime_b):
