@@ -87,8 +87,8 @@ def _loopback(host: str) -> bool:
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn
 
-    from gateway.main import create_app
     from gateway.operations import start_service
+    from gateway.regions import DEFAULT, build_runtimes, create_gateway_app
 
     host = args.host or settings.host
     port = args.port or settings.port
@@ -96,30 +96,37 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         print("gateway: demo mode serves on this machine only (127.0.0.1 or ::1); "
               "set GATEWAY_MODE=production to listen elsewhere", file=sys.stderr)
         return 2
-    runtime = _runtime(settings)
-    if runtime.versions.at(runtime.clock()) is None:
+    # Every region's own runtime (gateway.regions): the default's, and each of GATEWAY_REGIONS.
+    runtimes = build_runtimes(settings)
+    lacking = [region for region, runtime in runtimes.items() if runtime.versions.at(runtime.clock()) is None]
+    if lacking:
         # Fail closed: without a version every party approved there is nothing to decide by (art. 16).
-        runtime.close()
-        print("gateway: no covenant version is in force: propose one (gateway covenant propose FILE) and have "
-              "every party approve it (gateway covenant approve); see gateway covenant status", file=sys.stderr)
+        for runtime in runtimes.values():
+            runtime.close()
+        print(f"gateway: no covenant version is in force{'' if lacking == [DEFAULT] else ' in ' + ', '.join(lacking)}"
+              ": propose one (gateway covenant propose FILE) and have every party approve it (gateway covenant "
+              "approve); see gateway covenant status", file=sys.stderr)
         return 2
-    scheduler = None
+    schedulers = []
     try:
-        start_service(runtime)
-        if settings.scheduler:
-            from gateway.jobs.scheduler import start_scheduler
+        for region, runtime in runtimes.items():
+            start_service(runtime)
+            if settings.scheduler:
+                from gateway.jobs.scheduler import start_scheduler
 
-            scheduler = start_scheduler(runtime)
-        log.info("serving", host=host, port=port, covenant=runtime.covenant.label, scheduler=settings.scheduler)
+                schedulers.append(start_scheduler(runtime))
+            log.info("serving", region=region, host=host, port=port, covenant=runtime.covenant.label,
+                     scheduler=settings.scheduler)
         # One process: on SQLite exactly one process may write the audit trail (see DESIGN.md).
-        uvicorn.run(create_app(runtime), host=host, port=port, log_config=None, access_log=False,
+        uvicorn.run(create_gateway_app(runtimes), host=host, port=port, log_config=None, access_log=False,
                     server_header=False)
     finally:
-        if scheduler is not None:
-            from gateway.jobs.scheduler import stop_scheduler
+        from gateway.jobs.scheduler import stop_scheduler
 
+        for scheduler in schedulers:
             stop_scheduler(scheduler)
-        runtime.close()
+        for runtime in runtimes.values():
+            runtime.close()
     return 0
 
 
@@ -566,7 +573,19 @@ def build_parser() -> argparse.ArgumentParser:
     monthly.add_argument("--format", choices=("markdown", "json"), default="markdown")
     monthly.add_argument("--output", metavar="FILE", help="write to FILE instead of standard output")
     monthly.set_defaults(handler=cmd_report_monthly)
+    _region_option(parser, top=True)
     return parser
+
+
+def _region_option(parser: argparse.ArgumentParser, *, top: bool = False) -> None:
+    """``--region ID`` before the verb or after it, on every verb: the region administered (the
+    default region's when absent; see gateway.regions). ``gateway serve`` serves every region."""
+    parser.add_argument("--region", metavar="ID", default=None if top else argparse.SUPPRESS,
+                        help="the region (covenant) to administer, one of GATEWAY_REGIONS (default: the default one)")
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in {id(sub): sub for sub in action.choices.values()}.values():
+                _region_option(sub)
 
 
 def _covenant_parser(verbs) -> None:
@@ -606,6 +625,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"gateway: configuration refused: {exc.errors()[0]['msg']}", file=sys.stderr)
         return 2
     configure_logging(console=settings.console_logs, level=settings.log_level)
+    from gateway.regions import DEFAULT, RegionError, settings_for
+
+    if args.region not in (None, DEFAULT) and args.handler is cmd_serve:
+        print("gateway: gateway serve serves every region; --region is for administering one", file=sys.stderr)
+        return 2
+    try:
+        settings = settings_for(settings, args.region)
+    except RegionError as exc:
+        print(f"gateway: configuration refused: {exc}", file=sys.stderr)
+        return 2
     try:
         return args.handler(settings, args)
     except CovenantError as exc:

@@ -97,6 +97,10 @@ class Settings(BaseSettings):
                            description="The From address of the gateway's e-mail")
     ui_idle_seconds: int = Field(default=900, ge=60, le=3600,
                                  description="A web UI session ends after this long without a request")
+    regions: Path | None = Field(default=None, description=(
+        "Further covenants served by this gateway, one per region: a JSON or TOML file mapping each region id "
+        "to its own covenant_file, database_url, keys_dir (and keystore_url, trusted_idps); served under "
+        "/regions/<id>. These settings are the default region's (see gateway.regions)"))
 
     @field_validator("timezone")
     @classmethod
@@ -155,6 +159,10 @@ class Settings(BaseSettings):
                 raise ValueError("GATEWAY_OIDC_PROVIDERS: issuers must be https URLs in production")
             if self.smtp_password is not None and not self.smtp_starttls:
                 raise ValueError("GATEWAY_SMTP_STARTTLS must be on in production when a password is sent")
+        if self.regions is not None:
+            from gateway.regions import regions_of
+
+            regions_of(self)  # refused here, at start-up, rather than when a region is first used
         return self
 
     @property

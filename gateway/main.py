@@ -11,6 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
+from starlette._utils import get_route_path
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -117,13 +118,16 @@ class RequestContext:
 
 
 def _answer(request: Request, error: GatewayError) -> Response:
-    if request.url.path == "/ui" or request.url.path.startswith("/ui/"):
+    path = get_route_path(request.scope)  # under a region's prefix too (gateway.regions)
+    if getattr(request.app.state, "ui", None) is not None and (path == "/ui" or path.startswith("/ui/")):
         return web_views.error_page(request, error)  # the web UI answers with pages, not problem documents
     return JSONResponse(error.problem(request.state.request_id), status_code=error.status_code,
                         media_type=PROBLEM_MEDIA_TYPE, headers=error.headers or None)
 
 
-def create_app(runtime: Runtime) -> FastAPI:
+def create_app(runtime: Runtime, *, ui: bool = True) -> FastAPI:
+    """The gateway's API for one covenant; ``ui=False`` leaves the web UI out (a further region's app,
+    served under a prefix: see :mod:`gateway.regions`)."""
     app = FastAPI(
         title="Covenant gateway",
         version="1",
@@ -149,10 +153,11 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.include_router(informing_router)
     app.include_router(consents_router)
     app.include_router(oauth_router)
-    app.state.ui = web_views.Ui(runtime)
-    app.include_router(web_views.router)
-    app.include_router(web_requests.router)
-    app.mount("/ui/static", StaticFiles(directory=web_views.STATIC), name="ui_static")
+    app.state.ui = web_views.Ui(runtime) if ui else None
+    if ui:
+        app.include_router(web_views.router)
+        app.include_router(web_requests.router)
+        app.mount("/ui/static", StaticFiles(directory=web_views.STATIC), name="ui_static")
 
     @app.get("/healthz", tags=["operations"])
     def healthz() -> dict[str, str]:

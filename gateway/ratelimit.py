@@ -66,8 +66,10 @@ def parse_rate(rate: str) -> list[RateLimitItem]:
 class RateLimiter:
     """A rate (or several) per key, counted in ``storage`` (a ``limits`` storage URI)."""
 
-    def __init__(self, rate: str, *, storage: str = "memory://", strategy: Strategy = "moving-window") -> None:
+    def __init__(self, rate: str, *, storage: str = "memory://", strategy: Strategy = "moving-window",
+                 namespace: str = "") -> None:
         self._default = parse_rate(rate)
+        self._namespace = namespace  # one region's counts apart from another's in a shared storage
         self._strategy = _STRATEGIES[strategy]
         self._storage: Storage = storage_from_string(storage, wrap_exceptions=True)
         self._limiter = self._strategy(self._storage)
@@ -91,6 +93,7 @@ class RateLimiter:
         """Count one request for ``key``; raises :class:`TooManyRequests` when it is over ``rate``
         (default: the gateway's ``GATEWAY_RATE_LIMIT``). Blocks on a remote storage: from the event
         loop, await :meth:`check_async` instead."""
+        key = self._namespace + key
         for item in self._items(rate):
             limiter = self._limiter
             try:

@@ -121,7 +121,8 @@ class Runtime:
             blind_index=BlindIndex(keys),
             tokens=TokenService(signing, issuer=settings.issuer, audience=settings.audience),
             rate_limiter=RateLimiter(settings.rate_limit, storage=settings.rate_limit_storage,
-                                     strategy=settings.rate_limit_strategy),
+                                     strategy=settings.rate_limit_strategy,
+                                     namespace=settings.audience + "/"),  # a region's own (gateway.regions)
             idempotency=IdempotencySecret(keys),
             seal_key=seal_key,
             _sessions=sessionmaker(engine, expire_on_commit=False),

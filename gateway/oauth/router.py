@@ -17,6 +17,7 @@ from fastapi.responses import JSONResponse
 from joserfc import jws
 from joserfc.errors import JoseError
 from sqlalchemy.exc import IntegrityError
+from starlette._utils import get_route_path
 
 from audit import AuditAction, Outcome
 from covenant.scopes import SCOPES
@@ -127,7 +128,7 @@ async def _endpoint(request: Request, flow: Callable[..., OAuthResponse], audit_
         tx.record(audit_action, outcome=Outcome.DENY, reason="rate_limited", detail={"client_id": presented})
         await tx.commit_async()
         raise
-    oauth_request = StarletteOAuth2Request(request.method, settings.public_url + request.url.path, form,
+    oauth_request = StarletteOAuth2Request(request.method, settings.public_url + get_route_path(request.scope), form,
                                            request.headers)
     audiences = [settings.issuer, settings.public_url + "/oauth/token"]
     try:
