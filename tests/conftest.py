@@ -129,13 +129,29 @@ def clock() -> ControlledClock:
     return ControlledClock(START)
 
 
+# Ports handed out by the ``port`` fixture, each with its socket still bound, until a LoopbackServer takes it.
+_RESERVED: dict[int, socket.socket] = {}
+
+
+def _bound(port: int) -> socket.socket:
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", port))
+    return sock
+
+
 @pytest.fixture
-def port() -> int:
+def port():
     """A free loopback port for the test server, known before the settings (the OAuth issuer and
-    the token endpoint's URL are the gateway's public URL)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+    the token endpoint's URL are the gateway's public URL). Its socket stays bound until the
+    LoopbackServer serves on it: released in between, the port could be taken by anything on the
+    machine, an outgoing connection's ephemeral port included, and the server would not start."""
+    sock = _bound(0)
+    number = sock.getsockname()[1]
+    _RESERVED[number] = sock
+    yield number
+    _RESERVED.pop(number, None)
+    sock.close()
 
 
 @pytest.fixture
@@ -179,7 +195,8 @@ class LoopbackServer:
     def __init__(self, app, port: int = 0) -> None:
         config = uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, access_log=False, lifespan="off")
         self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        sock = (_RESERVED.pop(port, None) if port else None) or _bound(port)
+        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [sock]}, daemon=True)
 
     def __enter__(self) -> "LoopbackServer":
         self.thread.start()
