@@ -91,6 +91,7 @@ class AuditAction(enum.StrEnum):
     RETENTION_NOTICED = "retention.noticed"
     REGISTER_EXPORT = "register.export"
     REPORT_MONTHLY = "report.monthly"
+    STATISTICS_EXPORT = "statistics.export"
     DISCLOSURE_APPROVE = "disclosure.approve"
     DISCLOSURE_LIST = "disclosure.list"
     DISCLOSURE_REVOKE = "disclosure.revoke"

@@ -228,6 +228,7 @@ REQUIRED_SCOPE: dict[Action, str] = {
     Action.NOTICE_READ: "requests:handle",
     Action.RETENTION_HOLD: "requests:handle",
     Action.STATISTICS_DECIDE: "team:manage",
+    Action.STATISTICS_READ: "reports:read",
     Action.REGISTER_READ: "reports:read",
     Action.REPORT_READ: "reports:read",
     Action.DISCLOSURE_MANAGE: "disclosures:approve",
@@ -330,7 +331,7 @@ def _decide(subject: Subject, action: Action, resource: Resource, context: Conte
         return _decide_hold(subject, resource, context)
     if action is Action.STATISTICS_DECIDE:
         return _decide_statistics(subject, resource, context)
-    if action is Action.REGISTER_READ or action is Action.REPORT_READ:
+    if action is Action.REGISTER_READ or action is Action.REPORT_READ or action is Action.STATISTICS_READ:
         return _decide_accountability(subject, action, context)
     if action is Action.DISCLOSURE_MANAGE:
         return _decide_disclosure(subject, resource, context)
@@ -658,17 +659,20 @@ def _decide_statistics(subject: Subject, resource: Resource, context: Context) -
 
 
 _REGISTER_ROLES = {Action.REGISTER_READ: frozenset({Role.PRIVACY_OFFICER, Role.FIELD_DIRECTOR}),
-                   Action.REPORT_READ: frozenset({Role.FIELD_DIRECTOR})}
+                   Action.REPORT_READ: frozenset({Role.FIELD_DIRECTOR}),
+                   Action.STATISTICS_READ: frozenset({Role.FIELD_DIRECTOR})}
 
 
 def _decide_accountability(subject: Subject, action: Action, context: Context) -> Decision:
-    """Art. 15 (the processing register, GDPR art. 30) and Instrument 2 (the monthly progress report to the
-    coordination point): the controller accounts for the processing (art. 7). The register is for the
-    controller's privacy officers and field directors, the report (aggregates) for its field directors, who
-    are the coordination point; the local administrator exports both from the command line. Staff of
-    other parties are refused (``not_controller``): neither holds personal data, but both are the
-    controller's documents to give."""
-    if Role.ADMINISTRATOR in subject.roles and subject.id is None:
+    """Art. 15 (the processing register, GDPR art. 30), Instrument 2 (the monthly progress report to the
+    coordination point) and art. 9.4-9.5 (the de-identified statistics extract): the controller accounts
+    for the processing and keeps the statistics (art. 7). The register is for the controller's privacy
+    officers and field directors, the report (aggregates) and the extract for its field directors, who are
+    the coordination point; the local administrator exports the register and the report from the command
+    line, not the extract (what is kept for statistics is the controller's, not the processor's). Staff
+    of other parties are refused (``not_controller``): none of the three holds personal data, but all
+    are the controller's to give."""
+    if Role.ADMINISTRATOR in subject.roles and subject.id is None and action is not Action.STATISTICS_READ:
         return _AS_ADMINISTRATOR
     roles = subject.roles & _REGISTER_ROLES[action]
     if not roles:

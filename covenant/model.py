@@ -81,6 +81,7 @@ class Action(enum.StrEnum):
     NOTICE_READ = "notice.read"
     RETENTION_HOLD = "retention.hold"
     STATISTICS_DECIDE = "statistics.decide"
+    STATISTICS_READ = "statistics.read"
     COVENANT_MANAGE = "covenant.manage"
     REGISTER_READ = "register.read"
     REPORT_READ = "report.read"

@@ -10,7 +10,9 @@ left but the extract row, which nothing links back to the client.
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
 import uuid
 from dataclasses import dataclass
 from typing import Sequence
@@ -18,7 +20,7 @@ from typing import Sequence
 from sqlalchemy import Connection, delete, func, insert, select
 
 from audit import AuditAction, Outcome
-from covenant import Action
+from covenant import Action, Resource
 from gateway.care.models import CareLink
 from gateway.clients.models import Client, ClientStatus
 from gateway.errors import Conflict
@@ -106,7 +108,7 @@ def take_extracts(tx: Transaction, client_ids: Sequence[uuid.UUID]) -> None:
     """:func:`take_extract` for each of ``client_ids`` the controller decided on, found with one query: the
     purge calls this for every batch it destroys, nearly all of whose clients have no decision."""
     decided = dict(tx.session.execute(select(StatisticsDecision.client_id, StatisticsDecision.id)
-                                      .where(StatisticsDecision.client_id.in_(client_ids))).tuples().all())
+                                      .where(StatisticsDecision.client_id.in_(client_ids))).all())
     for client_id in client_ids:
         if client_id in decided:
             _extract(tx, client_id, decided[client_id])
@@ -166,3 +168,42 @@ def forget_decisions(conn: Connection, client_ids: list[uuid.UUID]) -> None:
     """The purge's last step: a decision no extract consumed (the client was purged before it was taken,
     or it was recorded after the batch was marked) names the client, so it goes with the client."""
     conn.execute(delete(StatisticsDecision).where(StatisticsDecision.client_id.in_(client_ids)))
+
+
+STATISTICS = "statistics"
+
+
+def read_extract(tx: Transaction, *, purpose: str, export_format: str) -> dict:
+    """The de-identified extract (art. 9.4-9.5) for the controller's statistics: every row kept, each
+    standing for a group of at least ``[retention] statistics_k`` clients (generalised to ``level``), in a
+    fixed order that says nothing about when a row was kept. The held rows, whose groups have not reached
+    k, are not part of it. The controller's field directors (``statistics.read``, purpose ``statistics``);
+    recorded as ``statistics.export`` with the format and the number of rows, refusals too."""
+    event = {"object_type": "statistics_extract", "detail": {"format": export_format}}
+    decision = tx.decide(Action.STATISTICS_READ, Resource(), purpose=purpose)
+    if not decision.allowed:
+        tx.record_decision(AuditAction.STATISTICS_EXPORT, decision, purpose=purpose, **event)
+        raise tx.refuse(decision)
+    rows = sorted((_values(row) for _, row in _rows(tx, StatisticsExtract)),
+                  key=lambda values: tuple(str(values[name]) for name in _COLUMNS))
+    tx.record_decision(AuditAction.STATISTICS_EXPORT, decision, purpose=purpose, object_type="statistics_extract",
+                       detail={"format": export_format, "rows": len(rows)})
+    covenant = tx.covenant
+    return {
+        "covenant": {"id": covenant.id, "version": covenant.version, "name": covenant.name},
+        "generated_at": tx.now.astimezone(dt.UTC).isoformat().replace("+00:00", "Z"),
+        "k": covenant.retention.statistics_k,
+        "columns": list(_COLUMNS),
+        "rows": rows,
+    }
+
+
+def extract_to_csv(extract_document: dict) -> str:
+    """The extract's rows as CSV (a header of the columns, ``true``/``false`` for ``objection``)."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(extract_document["columns"])
+    for row in extract_document["rows"]:
+        writer.writerow([str(row[name]).lower() if isinstance(row[name], bool) else row[name]
+                         for name in extract_document["columns"]])
+    return out.getvalue()
