@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import uuid
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
@@ -174,7 +175,9 @@ def test_the_report_is_refused(runtime, clock, october, http, who, month, status
 
 def test_the_report_from_the_command_line(env, tmp_path):  # noqa: F811
     gateway(env, "demo", "--json")
-    month = dt.datetime.now(dt.UTC).strftime("%Y-%m")
+    # The command line runs on the wall clock; the month is the covenant's (its time zone's), in which the
+    # demo client was registered just now.
+    month = dt.datetime.now(ZoneInfo("Europe/Amsterdam")).strftime("%Y-%m")
     text = gateway(env, "report", "monthly", "--month", month).stdout
     assert text.startswith("# Monthly progress report to the coordination point")
     report = json.loads(gateway(env, "report", "monthly", "--month", month, "--format", "json").stdout)
