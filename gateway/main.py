@@ -45,6 +45,7 @@ from gateway.routing import document_plumbing
 from gateway.runtime import Runtime
 from gateway.tracing import parse_traceparent
 from gateway.web import requests as web_requests
+from gateway.web import tasks as web_tasks
 from gateway.web import views as web_views
 
 log = structlog.get_logger(__name__)
@@ -157,6 +158,7 @@ def create_app(runtime: Runtime, *, ui: bool = True) -> FastAPI:
     if ui:
         app.include_router(web_views.router)
         app.include_router(web_requests.router)
+        app.include_router(web_tasks.router)
         app.mount("/ui/static", StaticFiles(directory=web_views.STATIC), name="ui_static")
 
     @app.get("/healthz", tags=["operations"])

@@ -85,6 +85,7 @@ AREAS: list[Area] = [
                                         ("ui_volume", "Unusual volume"), ("ui_emergency", "Break-the-glass review"))),
     Area(Action.REQUEST_LIST, SUBJECT_RIGHTS, (("ui_requests", "Requests"),)),
     Area(Action.NOTICE_READ, SUBJECT_RIGHTS, (("ui_notices", "Deadline notices"),)),
+    Area(Action.TASK_LIST, "case_management", (("ui_tasks", "Tasks"),)),
 ]
 CONTENT_SECURITY_POLICY = ("default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
                            "frame-ancestors 'none'; base-uri 'none'")
