@@ -59,13 +59,14 @@ def events(session: Session, *, client_pseudonym: str | None = None, actor_id: s
            actor_party: str | None = None, trace_id: str | None = None, action: str | None = None,
            outcome: str | None = None, occurred_from: dt.datetime | None = None,
            occurred_until: dt.datetime | None = None, before_seq: int | None = None,
-           limit: int = 100) -> Sequence[AuditEvent]:
+           limit: int = 100, activity: str | None = None) -> Sequence[AuditEvent]:
     """A page of events, newest first; ``before_seq`` (the last event of the previous page) continues.
 
     ``occurred_from`` is inclusive and ``occurred_until`` exclusive. With a period the page is ordered
     by (occurred_at, seq) and walks the (occurred_at, seq) index; without one, by ``seq`` (see the
-    module's docstring). Like ``trace_id``, ``action`` and ``outcome`` have no index of their own:
-    they narrow a scan that runs newest first.
+    module's docstring). Like ``trace_id``, ``action``, ``outcome`` and ``activity`` (the processing
+    activity of the register the event served) have no index of their own: they narrow a scan that runs
+    newest first.
 
     ``trace_id`` (32 lowercase hex) selects the events of a partner's trace. It has no index of its own:
     alone it scans the trail newest first until a page is full, so combined with a client or an actor
@@ -85,6 +86,8 @@ def events(session: Session, *, client_pseudonym: str | None = None, actor_id: s
         statement = statement.where(AuditEvent.action == action)
     if outcome is not None:
         statement = statement.where(AuditEvent.outcome == outcome)
+    if activity is not None:
+        statement = statement.where(AuditEvent.activity == activity)
     if occurred_from is not None:
         statement = statement.where(AuditEvent.occurred_at >= _moment(occurred_from))
     if occurred_until is not None:

@@ -72,7 +72,7 @@ _TOP_LEVEL = (
     "consents",
 )
 # A processing activity's identifier (art. 15): letters, digits and ``:._-``, as in a URN's parts.
-_ACTIVITY = re.compile(r"[A-Za-z0-9][A-Za-z0-9:._-]{0,99}", re.ASCII)
+ACTIVITY_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9:._-]{0,99}", re.ASCII)
 _MAX_EXTENDS_DEPTH = 4
 _TERMS = ("access", "correction_decision", "correction_execution", "objection_decision")
 
@@ -279,7 +279,7 @@ class _Parser:
             place = f"purposes.{code}"
             self.check_keys(table, place, ("name", "article", "actions", "roles", "activity"))
             activity = table.get("activity")
-            if activity is not None and (not isinstance(activity, str) or not _ACTIVITY.fullmatch(activity)):
+            if activity is not None and (not isinstance(activity, str) or not ACTIVITY_ID.fullmatch(activity)):
                 raise self.fail(f"{place}.activity", "must be an identifier of letters, digits and ':._-' "
                                                      "(at most 100 characters)")
             purposes[code] = Purpose(

@@ -26,6 +26,9 @@ def list_events(tx: Tx, request: Request, response: Response,
                 party: Annotated[str | None, Query(max_length=64, description="The acting party's code")] = None,
                 action: Annotated[str | None, Query(max_length=64, description="An audit action, e.g. record.read")] = None,
                 outcome: Annotated[str | None, Query(pattern="^(permit|deny|error)$")] = None,
+                activity: Annotated[str | None, Query(max_length=100, description=(
+                    "A processing activity's id from the register (`GET /v1/register`), e.g. "
+                    "demo-region:housing: the events that served it"))] = None,
                 occurred_from: Annotated[AwareDatetime | None, Query(description="From this moment (inclusive)")] = None,
                 occurred_until: Annotated[AwareDatetime | None, Query(description="Before this moment")] = None,
                 before: Annotated[int | None, Query(ge=1)] = None,
@@ -34,14 +37,15 @@ def list_events(tx: Tx, request: Request, response: Response,
 
     Filter by `client_id` (or by `pseudonym` for a client whose file is gone), by `actor_id`, and by
     `trace_id` (the events recorded for a partner's requests that carried that W3C trace), by the acting
-    `party`, by `action` and `outcome`, and by the period `occurred_from` (inclusive) to `occurred_until`.
+    `party`, by `action` and `outcome`, by the processing `activity` of the register the event served
+    (art. 15), and by the period `occurred_from` (inclusive) to `occurred_until`.
     Further pages are linked from the `Link` header (`rel="next"`).
     """
     page = auditlog_service.review_events(tx, purpose=tx.purpose, client_id=client_id,
                                           pseudonym=pseudonym, actor_id=actor_id, trace_id=trace_id,
                                           party=party, action=action, outcome=outcome,
                                           occurred_from=occurred_from, occurred_until=occurred_until,
-                                          before=before, limit=limit)
+                                          before=before, limit=limit, activity=activity)
     if page.next_before is not None:
         response.headers["Link"] = next_link(request, before=page.next_before)
     return page.items

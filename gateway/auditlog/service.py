@@ -14,6 +14,7 @@ from audit import query as audit_query
 from audit import seal as audit_seal
 from audit.checkpoint import public_jwk
 from covenant import Action, Decision, Resource
+from covenant.loader import ACTIVITY_ID
 from gateway.clients.models import Client
 from gateway.errors import BadRequest, Conflict, Forbidden, GatewayError, InvalidRequest, NotFound
 from gateway.ratelimit import TooManyRequests
@@ -51,6 +52,7 @@ class EventFilter:
     outcome: str | None = None
     occurred_from: dt.datetime | None = None
     occurred_until: dt.datetime | None = None
+    activity: str | None = None
 
     def summary(self) -> dict[str, str]:
         """The filter as the reviewer's own event records it: ids and codes only, as the trail holds."""
@@ -90,6 +92,9 @@ def _open_review(tx: Transaction, *, purpose: str, client_id: uuid.UUID | None, 
     if filters.outcome is not None and filters.outcome not in set(Outcome):
         tx.record(AuditAction.REQUEST_REJECTED, outcome=Outcome.DENY, reason="query_invalid", purpose=purpose)
         raise BadRequest("outcome is one of permit, deny, error")
+    if filters.activity is not None and not ACTIVITY_ID.fullmatch(filters.activity):
+        tx.record(AuditAction.REQUEST_REJECTED, outcome=Outcome.DENY, reason="query_invalid", purpose=purpose)
+        raise BadRequest("activity is a processing activity's id from the register, such as demo-region:housing")
     decision = tx.decide(Action.AUDIT_READ, Resource(), purpose=purpose)
     if not decision.allowed:
         tx.record_decision(audit_action, decision, purpose=purpose)
@@ -122,17 +127,19 @@ def _select(tx: Transaction, scope: _Scope, filters: EventFilter, *, before: int
     return audit_query.events(tx.session, client_pseudonym=scope.pseudonym, actor_id=filters.actor_id,
                               trace_id=filters.trace_id, actor_party=scope.actor_party, action=filters.action,
                               outcome=filters.outcome, occurred_from=filters.occurred_from,
-                              occurred_until=filters.occurred_until, before_seq=before, limit=limit)
+                              occurred_until=filters.occurred_until, before_seq=before, limit=limit,
+                              activity=filters.activity)
 
 
 def review_events(tx: Transaction, *, purpose: str, client_id: uuid.UUID | None = None,
                   pseudonym: str | None = None, actor_id: str | None = None, trace_id: str | None = None,
                   party: str | None = None, action: str | None = None, outcome: str | None = None,
                   occurred_from: dt.datetime | None = None, occurred_until: dt.datetime | None = None,
-                  before: int | None = None, limit: int = 100) -> EventPage:
+                  before: int | None = None, limit: int = 100, activity: str | None = None) -> EventPage:
     """A page of events, newest first, for a privacy officer; the review itself is recorded."""
     filters = EventFilter(pseudonym=pseudonym, actor_id=actor_id, trace_id=trace_id, party=party, action=action,
-                          outcome=outcome, occurred_from=occurred_from, occurred_until=occurred_until)
+                          outcome=outcome, occurred_from=occurred_from, occurred_until=occurred_until,
+                          activity=activity)
     scope = _open_review(tx, purpose=purpose, client_id=client_id, filters=filters,
                          audit_action=AuditAction.AUDIT_READ)
     limit = max(1, min(limit, audit_query.MAX_PAGE))

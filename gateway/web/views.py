@@ -456,10 +456,11 @@ def _filters(tx: Transaction, params: dict[str, str | None]) -> EventFilter:
     return EventFilter(pseudonym=pseudonym, actor_id=actor_id, party=_blank(params.get("party")),
                        action=_blank(params.get("action")), outcome=_blank(params.get("outcome")),
                        occurred_from=tx.start_of(start) if start else None,
-                       occurred_until=tx.start_of(end + dt.timedelta(days=1)) if end else None)
+                       occurred_until=tx.start_of(end + dt.timedelta(days=1)) if end else None,
+                       activity=_blank(params.get("activity")))
 
 
-_FILTER_FIELDS = ("client_id", "pseudonym", "actor_id", "party", "action", "outcome", "from", "to")
+_FILTER_FIELDS = ("client_id", "pseudonym", "actor_id", "party", "action", "outcome", "activity", "from", "to")
 
 
 def _client_id(params: dict[str, str | None]) -> uuid.UUID | None:
@@ -497,13 +498,14 @@ def _search_page(request: Request, *, title: str, fixed: dict[str, str], route: 
             tx, purpose=OVERSIGHT, client_id=_client_id(query), pseudonym=filters.pseudonym,
             actor_id=filters.actor_id, party=filters.party, action=filters.action, outcome=filters.outcome,
             occurred_from=filters.occurred_from, occurred_until=filters.occurred_until, before=_before(request),
-            limit=PAGE_SIZE)
+            limit=PAGE_SIZE, activity=filters.activity)
         older = (f"{request.url_for(route)}?{urlencode({**_query(request), 'before': page.next_before})}"
                  if page.next_before is not None else None)
         return {"title": title, "query": query, "fixed": fixed, "events": page.items, "older": older,
                 "route": route, "export_query": urlencode(query),
                 "client_lookup": auditlog_service.looks_up_clients(tx),
                 "parties": sorted(runtime.covenant.parties), "actions": sorted(AuditAction),
+                "activities": sorted({runtime.covenant.activity_of(code) for code in runtime.covenant.purposes}),
                 "outcomes": list(Outcome)}
 
     return _page(request, work, "events.html")

@@ -13,6 +13,7 @@ from gateway.auditlog.service import EventFilter
 from gateway.errors import BadRequest, Forbidden
 from gateway.parties.models import Staff
 from gateway.parties.service import staff_row
+from gateway.records import service as records_service
 from tests.gateway.helpers import act, auth, events, last_event, token
 
 
@@ -42,7 +43,26 @@ def test_each_filter_narrows(runtime, demo, http, clock):
     assert [(e.actor_id, e.reason) for e in combined] == [(demo.staff["police_officer"], "not_linked")]
 
 
-@pytest.mark.parametrize("filters", [{"action": "record.steal"}, {"outcome": "maybe"}])
+def test_the_processing_activity_narrows_to_the_events_that_served_it(runtime, demo, http):
+    """Art. 15: the trail is read by the register's activities, as Logboek Dataverwerkingen links them."""
+    police_tries(runtime, demo, http)
+    officer = demo.staff["privacy_officer"]
+    housing = runtime.covenant.activity_of("housing")
+    act(runtime, demo.staff["client_manager"], lambda tx: records_service.list_entries(
+        tx, uuid.UUID(demo.clients[0]), purpose="housing"))
+    served = review(runtime, officer, activity=housing)
+    assert served and {e.activity for e in served} == {housing}
+    assert {e.actor_id for e in served} == {demo.staff["client_manager"]}
+    police = runtime.covenant.activity_of("nuisance_reduction")
+    denied = review(runtime, officer, activity=police, outcome="deny")
+    assert [(e.actor_id, e.reason) for e in denied] == [(demo.staff["police_officer"], "not_linked")]
+    assert review(runtime, officer, activity="demo-region:no_such_purpose") == []
+    event = last_event(runtime, action=AuditAction.AUDIT_READ)
+    assert event.outcome == Outcome.PERMIT and event.detail["returned"] == 0
+
+
+@pytest.mark.parametrize("filters", [{"action": "record.steal"}, {"outcome": "maybe"},
+                                     {"activity": "demo region:housing"}, {"activity": ":housing"}])
 def test_an_unknown_action_or_outcome_is_a_bad_request(runtime, demo, filters):
     with pytest.raises(BadRequest):
         review(runtime, demo.staff["privacy_officer"], **filters)
@@ -92,3 +112,10 @@ def test_the_api_takes_the_filters(runtime, demo, http, clock):
     assert [(e["actor_id"], e["reason"]) for e in response.json()] == [(demo.staff["police_officer"], "not_linked")]
     naive = http.get("/v1/audit/events", headers=auth(bearer, "oversight"), params={"occurred_from": "2026-11-23T09:00"})
     assert naive.status_code == 422
+    activity = runtime.covenant.activity_of("nuisance_reduction")
+    served = http.get("/v1/audit/events", headers=auth(bearer, "oversight"), params={"activity": activity})
+    assert served.status_code == 200 and served.json()
+    assert {e["activity"] for e in served.json()} == {activity}
+    bad = http.get("/v1/audit/events", headers=auth(bearer, "oversight"), params={"activity": "no spaces"})
+    assert bad.status_code == 400 and bad.headers["content-type"].startswith("application/problem+json")
+    assert last_event(runtime, action=AuditAction.REQUEST_REJECTED).reason == "query_invalid"

@@ -156,6 +156,15 @@ def test_the_search_filters(runtime, demo, http):
     bad = http.get("/ui/events", params={"from": "yesterday"})
     assert bad.status_code == 400 and "text/html" in bad.headers["content-type"]
     assert http.get("/ui/events", params={"action": "no.such"}).status_code == 400
+    activity = runtime.covenant.activity_of("nuisance_reduction")
+    assert f'<option value="{activity}">' in page.text  # the register's activities to choose from
+    served = http.get("/ui/events", params={"activity": activity, "outcome": "deny"})
+    assert served.status_code == 200 and demo.staff["police_officer"] in served.text
+    assert f'<option value="{activity}" selected>' in served.text
+    other = http.get("/ui/events", params={"activity": runtime.covenant.activity_of("statistics"),
+                                           "actor_id": demo.staff["police_officer"]})
+    assert "No events match." in other.text
+    assert http.get("/ui/events", params={"activity": "not an activity"}).status_code == 400
 
 
 def test_the_controllers_privacy_officer_searches_by_client_reference(runtime, demo, http):
