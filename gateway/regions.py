@@ -20,7 +20,10 @@ A further region is served under ``/regions/<id>`` (``/regions/region-b/v1/clien
 OAuth issuer, ends in that prefix, and its tokens carry an audience of its own and are signed with
 its own key: a token of one region names a key, an issuer and an audience that no other region
 knows, and is refused there (401, ``auth.rejected`` in the trail of the region it was presented to).
-The web UI is served for the default region only.
+Each region's web UI is served under its prefix too (``/regions/region-b/ui``), with a session cookie
+of its own name (``gateway-ui-region-b``) signed with the region's own key, and, outside demo mode, the
+region's own OpenID Connect providers (``oidc_providers`` in its entry): a session of one region is
+no session in another.
 """
 
 from __future__ import annotations
@@ -35,7 +38,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette._utils import get_route_path
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from gateway.config import Settings, TrustedIdentityProvider, normalise_url
+from gateway.config import OidcProvider, Settings, TrustedIdentityProvider, normalise_url
 from policies import DEMO_REGION
 
 if TYPE_CHECKING:
@@ -62,6 +65,7 @@ class RegionConfig(BaseModel):
     keys_dir: Path
     keystore_url: str | None = None
     trusted_idps: dict[str, TrustedIdentityProvider] = Field(default_factory=dict)
+    oidc_providers: dict[str, OidcProvider] = Field(default_factory=dict)
 
 
 def _read(path: Path) -> object:
@@ -111,6 +115,10 @@ def regions_of(settings: Settings) -> dict[str, RegionConfig]:
                                                  for idp in config.trusted_idps.values()):
             raise RegionError(f"GATEWAY_REGIONS: region {region_id}: key sets must be fetched over https in "
                               "production")
+        if settings.mode == "production" and any(not provider.issuer.startswith("https://")
+                                                 for provider in config.oidc_providers.values()):
+            raise RegionError(f"GATEWAY_REGIONS: region {region_id}: OpenID Connect issuers must be https URLs "
+                              "in production")
         regions[region_id] = config
     stores: dict[str, str] = {}
     folders: dict[Path, str] = {}
@@ -145,7 +153,7 @@ def settings_for(settings: Settings, region_id: str | None,
         "keystore_url": normalise_url(config.keystore_url) if config.keystore_url else None,
         "keys_dir": config.keys_dir, "home": config.keys_dir.parent, "public_url": public_url, "issuer": public_url,
         "audience": f"{settings.audience}:{region_id}", "trusted_idps": dict(config.trusted_idps),
-        "oidc_providers": {}})
+        "oidc_providers": dict(config.oidc_providers)})
 
 
 def build_runtimes(settings: Settings, *, clock: "Clock | None" = None) -> dict[str, "Runtime"]:
@@ -185,11 +193,11 @@ class RegionDispatcher:
 
 
 def create_gateway_app(runtimes: dict[str, "Runtime"]) -> ASGIApp:
-    """The HTTP application of every region: the default's at the root (with the web UI), each
-    further region's under ``/regions/<id>`` (API and OAuth only)."""
+    """The HTTP application of every region: the default's at the root, each further region's under
+    ``/regions/<id>`` (API, OAuth and web UI, the UI's cookie named for the region)."""
     from gateway.main import create_app
 
     default = create_app(runtimes[DEFAULT])
-    others = {region_id: create_app(runtime, ui=False) for region_id, runtime in runtimes.items()
-              if region_id != DEFAULT}
+    others = {region_id: create_app(runtime, ui_cookie=f"gateway-ui-{region_id}")
+              for region_id, runtime in runtimes.items() if region_id != DEFAULT}
     return RegionDispatcher(default, others) if others else default

@@ -95,10 +95,10 @@ class Flow:
 class FlowCookie:
     """Reads and writes the cookie that carries a :class:`Flow` from the start to the callback."""
 
-    def __init__(self, serializer: URLSafeSerializer, *, secure: bool) -> None:
+    def __init__(self, serializer: URLSafeSerializer, *, secure: bool, name: str = "gateway-ui-sign-in") -> None:
         self._serializer = serializer
         self.secure = secure
-        self.cookie_name = "__Host-gateway-ui-sign-in" if secure else "gateway-ui-sign-in"
+        self.cookie_name = f"__Host-{name}" if secure else name
 
     def read(self, request: Request, now: dt.datetime) -> tuple[Flow | None, str]:
         """The request's flow, or None and why not: ``oidc_flow_missing``, ``oidc_flow_invalid``,

@@ -56,7 +56,7 @@ class UiSession:
 class SessionCodec:
     """Reads and writes the session cookie."""
 
-    def __init__(self, folder: Path, *, secure: bool, idle: dt.timedelta) -> None:
+    def __init__(self, folder: Path, *, secure: bool, idle: dt.timedelta, name: str = "gateway-ui") -> None:
         path = folder / _KEY_FILE
         if not path.exists():
             ensure_private_folder(folder)
@@ -68,7 +68,7 @@ class SessionCodec:
         self._serializer = self.serializer("gateway.ui.session")
         self.secure = secure
         self.idle = idle
-        self.cookie_name = "__Host-gateway-ui" if secure else "gateway-ui"
+        self.cookie_name = f"__Host-{name}" if secure else name
 
     def serializer(self, salt: str) -> URLSafeSerializer:
         """A signer with the session key for another of the UI's cookies; the salt keeps each cookie's

@@ -97,15 +97,20 @@ router = APIRouter(prefix="/ui", include_in_schema=False)
 
 class Ui:
     """What the UI keeps for the life of the app: the session codec and the trail status, made on
-    first use (building the app, e.g. for its OpenAPI document, touches neither keys nor database)."""
+    first use (building the app, e.g. for its OpenAPI document, touches neither keys nor database).
 
-    def __init__(self, runtime: Runtime) -> None:
+    ``cookie`` names the session cookie (and, with ``-sign-in``, the provider sign-in's flow cookie):
+    each region's UI has its own (:mod:`gateway.regions`), so that signing in to one region neither
+    replaces nor is read as a session of another; each is signed with its own region's key anyway."""
+
+    def __init__(self, runtime: Runtime, *, cookie: str = "gateway-ui") -> None:
         self.runtime = runtime
+        self.cookie = cookie
 
     @functools.cached_property
     def sessions(self) -> SessionCodec:
         settings = self.runtime.settings
-        return SessionCodec(settings.key_folder, secure=not settings.demo,
+        return SessionCodec(settings.key_folder, secure=not settings.demo, name=self.cookie,
                             idle=dt.timedelta(seconds=settings.ui_idle_seconds))
 
     @functools.cached_property
@@ -118,7 +123,8 @@ class Ui:
 
     @functools.cached_property
     def flows(self) -> FlowCookie:
-        return FlowCookie(self.sessions.serializer("gateway.ui.oidc-flow"), secure=self.sessions.secure)
+        return FlowCookie(self.sessions.serializer("gateway.ui.oidc-flow"), secure=self.sessions.secure,
+                          name=f"{self.cookie}-sign-in")
 
     def providers(self) -> list[tuple[str, str]]:
         """The parties whose staff may sign in through their own provider: (code, name)."""

@@ -351,9 +351,71 @@ def test_a_region_serves_its_own_oauth_under_its_prefix(runtime, demo, runtime_b
                                            "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:"
                                                                     "jwt-bearer",
                                            "client_assertion": client_assertion}).status_code == 401
-    assert both.get(f"/regions/{B}/ui/").status_code == 404  # the web UI is the default region's only
     assert both.get("/regions/nowhere/v1/clients", headers=auth(bearer)).status_code == 404
     assert both.get("/healthz").status_code == both.get(f"/regions/{B}/healthz").status_code == 200
+
+
+def _signed_in(runtime, action=AuditAction.UI_SIGN_IN) -> list[tuple[str, str | None]]:
+    with runtime.engine.connect() as conn:
+        return [tuple(row) for row in conn.execute(select(AuditEvent.outcome, AuditEvent.actor_id)
+                                                   .where(AuditEvent.action == action).order_by(AuditEvent.seq))]
+
+
+def test_each_region_has_its_own_web_ui_and_a_session_of_one_is_none_in_another(runtimes, demos, both):
+    """The UI under each prefix, with a session cookie named for its region and signed with its key: the
+    same demo staff id signed in to region B is nobody at the root or in region A."""
+    runtime_b = runtimes[B]
+    form = both.get(f"/regions/{B}/ui/sign-in")
+    assert form.status_code == 200
+    assert f"/regions/{B}/ui/static/ui.css" in form.text
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', form.text).group(1)
+    signed = both.post(f"/regions/{B}/ui/sign-in", data={"handle": "demo.privacy_officer", "csrf_token": csrf})
+    assert signed.status_code == 303 and f"/regions/{B}/ui/" in signed.headers["location"]
+    session_b = both.cookies.get(f"gateway-ui-{B}")
+    assert session_b and both.cookies.get("gateway-ui") is None
+    officer = demos[B].staff["privacy_officer"]
+    assert _signed_in(runtime_b) == [("permit", officer)]
+    assert _signed_in(runtimes[DEFAULT]) == _signed_in(runtimes[A]) == []
+
+    page = both.get(f"/regions/{B}/ui/events")
+    assert page.status_code == 200 and "Search the trail" in page.text
+    assert f"/regions/{B}/ui/denied" in page.text  # the navigation stays in the region
+    assert _signed_in(runtime_b, AuditAction.AUDIT_READ)[-1] == ("permit", officer)
+
+    # At the root and in region A the browser (with B's cookie) is not signed in.
+    root = both.get("/ui/events", follow_redirects=False)
+    assert root.status_code == 303 and root.headers["location"].endswith("/ui/sign-in")
+    assert "/regions/" not in root.headers["location"]
+    # B's session, replayed under the cookie names of the root and of A, is no session there.
+    for region, name in ((DEFAULT, "gateway-ui"), (A, f"gateway-ui-{A}")):
+        before = refusals(runtimes[region], "session_invalid")
+        with httpx.Client(base_url=str(both.base_url), timeout=HTTP_TIMEOUT) as stranger:
+            answer = stranger.get(f"{prefix(region)}/ui/events", headers={"Cookie": f"{name}={session_b}"},
+                                  follow_redirects=False)
+        assert answer.status_code == 303, (region, answer.text)
+        assert refusals(runtimes[region], "session_invalid") == before + 1
+        assert _signed_in(runtimes[region], AuditAction.AUDIT_READ) == []
+    assert refusals(runtime_b, "session_invalid") == 0
+
+    # Signed in to the root as well, the browser holds two sessions, each good only where it was made.
+    form = both.get("/ui/sign-in")
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', form.text).group(1)
+    assert both.post("/ui/sign-in", data={"handle": "demo.privacy_officer", "csrf_token": csrf}).status_code == 303
+    assert both.cookies.get("gateway-ui") and both.cookies.get(f"gateway-ui-{B}") == session_b
+    assert both.get("/ui/events").status_code == both.get(f"/regions/{B}/ui/events").status_code == 200
+
+
+def test_a_regions_own_providers_are_https_in_production(tmp_path):
+    table = tmp_path / "regions.json"
+    provider = {"issuer": "http://idp.example/realms/b", "client_id": "gateway", "client_secret": "s"}
+    table.write_text(json.dumps({B: {"covenant_file": "b.toml", "database_url": "postgresql://db/b", "keys_dir": "b",
+                                     "oidc_providers": {"opvang-de-haven": provider}}}))
+    demo = Settings(_env_file=None, home=tmp_path).model_copy(update={"regions": table})
+    assert settings_for(demo, B).oidc_providers["opvang-de-haven"].issuer == provider["issuer"]
+    assert settings_for(demo, None).oidc_providers == {}  # the default's own, not B's
+    production = demo.model_copy(update={"mode": "production"})
+    with pytest.raises(RegionError, match="OpenID Connect issuers must be https"):
+        regions_of(production)
 
 
 def test_purging_one_region_leaves_the_other_untouched(runtime, demo, runtime_b, demo_b):
