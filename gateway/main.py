@@ -126,10 +126,9 @@ def _answer(request: Request, error: GatewayError) -> Response:
                         media_type=PROBLEM_MEDIA_TYPE, headers=error.headers or None)
 
 
-def create_app(runtime: Runtime, *, ui: bool = True, ui_cookie: str = "gateway-ui") -> FastAPI:
-    """The gateway's API and web UI for one covenant; ``ui=False`` leaves the web UI out. A further
-    region's app, served under a prefix, names its UI's own cookie (``ui_cookie``; see
-    :mod:`gateway.regions`)."""
+def create_app(runtime: Runtime, *, ui_cookie: str = "gateway-ui") -> FastAPI:
+    """The gateway's API and web UI for one covenant. A further region's app, served under a prefix,
+    names its UI's own cookie (``ui_cookie``; see :mod:`gateway.regions`)."""
     app = FastAPI(
         title="Covenant gateway",
         version="1",
@@ -155,12 +154,11 @@ def create_app(runtime: Runtime, *, ui: bool = True, ui_cookie: str = "gateway-u
     app.include_router(informing_router)
     app.include_router(consents_router)
     app.include_router(oauth_router)
-    app.state.ui = web_views.Ui(runtime, cookie=ui_cookie) if ui else None
-    if ui:
-        app.include_router(web_views.router)
-        app.include_router(web_requests.router)
-        app.include_router(web_tasks.router)
-        app.mount("/ui/static", StaticFiles(directory=web_views.STATIC), name="ui_static")
+    app.state.ui = web_views.Ui(runtime, cookie=ui_cookie)
+    app.include_router(web_views.router)
+    app.include_router(web_requests.router)
+    app.include_router(web_tasks.router)
+    app.mount("/ui/static", StaticFiles(directory=web_views.STATIC), name="ui_static")
 
     @app.get("/healthz", tags=["operations"])
     def healthz() -> dict[str, str]:
