@@ -25,7 +25,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
-from audit import AuditAction, Outcome
 from covenant import Role
 from gateway.clients import service as clients_service
 from gateway.errors import BadRequest, GatewayError
@@ -37,7 +36,7 @@ from gateway.rights.models import Correction, Kind, Status
 from gateway.rights.router import pdf_response
 from gateway.transaction import Transaction
 from gateway.web.sessions import UiSession
-from gateway.web.views import SUBJECT_RIGHTS, _page, form
+from gateway.web.views import SUBJECT_RIGHTS, _page, form, rejected_form
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
 
@@ -53,9 +52,7 @@ _STEPS = {
 
 
 def _invalid(tx: Transaction, message: str) -> BadRequest:
-    """A form or query the UI cannot use: 400, recorded as the API records an invalid request."""
-    tx.record(AuditAction.REQUEST_REJECTED, outcome=Outcome.DENY, reason="request_invalid", purpose=SUBJECT_RIGHTS)
-    return BadRequest(message)
+    return rejected_form(tx, message, purpose=SUBJECT_RIGHTS)
 
 
 def _uuid(tx: Transaction, value: str | None, name: str) -> uuid.UUID:

@@ -21,13 +21,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
-from audit import AuditAction, Outcome
 from gateway.clients import service as clients_service
 from gateway.errors import BadRequest
 from gateway.informing import service as informing_service
 from gateway.transaction import Transaction
 from gateway.web.sessions import UiSession
-from gateway.web.views import _page, form
+from gateway.web.views import _page, form, rejected_form
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
 
@@ -36,9 +35,7 @@ _HOW = [str(how) for how in informing_service.How]
 
 
 def _invalid(tx: Transaction, message: str) -> BadRequest:
-    """A form the UI cannot use: 400, recorded as the API records an invalid request."""
-    tx.record(AuditAction.REQUEST_REJECTED, outcome=Outcome.DENY, reason="request_invalid", purpose=CASE_MANAGEMENT)
-    return BadRequest(message)
+    return rejected_form(tx, message, purpose=CASE_MANAGEMENT)
 
 
 @router.get("/tasks", name="ui_tasks")

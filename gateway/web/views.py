@@ -238,6 +238,13 @@ def _page(request: Request, work: Callable[[Transaction, UiSession], Response | 
     return render(request, template, result, session=session, areas=areas)
 
 
+def rejected_form(tx: Transaction, message: str, *, purpose: str) -> BadRequest:
+    """A form or query the UI cannot use: 400, recorded (``request_invalid``, for ``purpose``) as the API
+    records an invalid request. The caller raises it."""
+    tx.record(AuditAction.REQUEST_REJECTED, outcome=Outcome.DENY, reason="request_invalid", purpose=purpose)
+    return BadRequest(message)
+
+
 def form(request: Request, csrf_token: str, work: Callable[[Transaction, UiSession], Response]) -> Response:
     """A form's POST: refused (403, recorded, nothing changed) unless it carries the session's CSRF
     token; then one unit of work like a page."""
